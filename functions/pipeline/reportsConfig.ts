@@ -1,0 +1,72 @@
+/**
+ * config/reports.yaml: the report definitions (id, title, locale, time zone, template, indicators,
+ * breakdowns, recipients, schedule), validated with zod. Every problem is reported with its path.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { INDICATOR_IDS } from './catalog.js';
+import { ConfigError, formatZodIssues, isValidTimeZone } from './configErrors.js';
+
+export const LOCALES = ['en', 'zh-CN', 'ru'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+const indicatorId = z.string().refine((v) => INDICATOR_IDS.includes(v), { message: 'unknown indicator id' });
+
+export const ReportDefSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
+    title: z.string().min(1),
+    organisation: z.string().default(''),
+    locale: z.enum(LOCALES).default('en'),
+    timezone: z.string().refine(isValidTimeZone, { message: 'unknown IANA time zone' }),
+    template: z.string().default('default'),
+    /** Indicator ids to show; omitted = all 32, in catalog order. */
+    indicators: z.array(indicatorId).optional(),
+    breakdowns: z.array(z.enum(['team', 'channel'])).default(['team', 'channel']),
+    recipients: z.array(z.email()).default([]),
+    /** EventBridge Scheduler cron expression, evaluated in `timezone`. */
+    schedule: z
+      .string()
+      .regex(/^cron\(.+\)$/, 'an EventBridge Scheduler cron(...) expression')
+      .default('cron(0 7 1 * ? *)'),
+    /** Warn on the data-quality page when a table's newest record is older than this many days before period end. */
+    staleAfterDays: z.number().int().positive().default(7),
+  })
+  .strict();
+export type ReportDef = z.infer<typeof ReportDefSchema>;
+
+export const ReportsFileSchema = z
+  .object({ reports: z.array(ReportDefSchema).min(1) })
+  .strict()
+  .superRefine((v, ctx) => {
+    const seen = new Set<string>();
+    v.reports.forEach((r, i) => {
+      if (seen.has(r.id)) ctx.addIssue({ code: 'custom', path: ['reports', i, 'id'], message: `duplicate report id "${r.id}"` });
+      seen.add(r.id);
+    });
+  });
+export type ReportsFile = z.infer<typeof ReportsFileSchema>;
+
+export function parseReports(text: string, file: string): ReportsFile {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (e) {
+    throw new ConfigError(file, [`YAML: ${(e as Error).message}`]);
+  }
+  const r = ReportsFileSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(file, formatZodIssues(r.error));
+  return r.data;
+}
+
+export function loadReports(file: string): ReportsFile {
+  return parseReports(readFileSync(file, 'utf8'), file);
+}
+
+export function findReport(file: ReportsFile, id: string | undefined): ReportDef {
+  if (!id) return file.reports[0]!;
+  const r = file.reports.find((x) => x.id === id);
+  if (!r) throw new ConfigError('reports', [`no report "${id}"; known: ${file.reports.map((x) => x.id).join(', ')}`]);
+  return r;
+}
