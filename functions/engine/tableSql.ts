@@ -1,0 +1,121 @@
+/**
+ * Parsing, deduplication and validation of one canonical table, as a chain of SQL stages (Trino
+ * dialect, portable functions only). Every stage reads only the stage before it, so each engine
+ * scans the source table exactly once per query.
+ *
+ *   src   the raw VARCHAR columns
+ *   typed each column parsed to its type (timestamps as epoch milliseconds); a bad_value flag
+ *   dedup row_number over key by updated_at desc
+ *   rec   the status code of every row (STATUS below)
+ */
+import { CONTRACT, EXPECTATION_SCALE, SURVEY_SCALES, type ColumnDef, type TableDef } from '../pipeline/contract.js';
+import { SERVQUAL_DIMENSIONS, type TableName } from '../pipeline/catalog.js';
+import type { RejectReason } from '../pipeline/model.js';
+
+/** Row status codes: 0 = record used; others = why the row takes part in no indicator. */
+export const STATUS = {
+  ok: 0,
+  missing_key: 1,
+  bad_updated_at: 2,
+  duplicate: 3,
+  bad_value: 4,
+  missing_required: 5,
+  out_of_range: 6,
+  inconsistent_times: 7,
+} as const;
+export const STATUS_NAMES = Object.fromEntries(Object.entries(STATUS).map(([k, v]) => [v, k])) as Record<
+  number,
+  keyof typeof STATUS
+>;
+export type StatusName = keyof typeof STATUS;
+export type { RejectReason };
+
+/** The contract's timestamp forms: date, optional time with optional fraction and offset; T or space. */
+export const TIMESTAMP_RE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$';
+export const INT_RE = '^[+-]?[0-9]+$';
+export const DECIMAL_RE = '^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$';
+
+export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+export const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+const raw = (c: ColumnDef) => `r_${c.name}`;
+
+function parseExpr(c: ColumnDef): string {
+  const r = raw(c);
+  switch (c.type) {
+    case 'string':
+      return r;
+    case 'timestamp':
+      return `CASE WHEN regexp_like(${r}, '${TIMESTAMP_RE}') THEN CAST(round(to_unixtime(try(from_iso8601_timestamp(replace(${r}, ' ', 'T')))) * 1000) AS bigint) END`;
+    case 'int':
+      return `CASE WHEN regexp_like(${r}, '${INT_RE}') THEN try(CAST(${r} AS bigint)) END`;
+    case 'decimal':
+      return `CASE WHEN regexp_like(${r}, '${DECIMAL_RE}') THEN try(CAST(${r} AS double)) END`;
+    case 'bool':
+      return `CASE WHEN lower(${r}) IN ('true', '1', 'yes', 'y') THEN true WHEN lower(${r}) IN ('false', '0', 'no', 'n') THEN false END`;
+  }
+}
+
+function outOfRange(t: TableDef): string[] {
+  const conds = t.columns.filter((c) => c.min !== undefined).map((c) => `${c.name} < ${c.min}`);
+  if (t.name === 'surveys') {
+    const types = Object.keys(SURVEY_SCALES).map(sqlString).join(', ');
+    conds.push(`survey_type NOT IN (${types})`);
+    for (const [type, [lo, hi]] of Object.entries(SURVEY_SCALES)) {
+      conds.push(`(survey_type = '${type}' AND (score < ${lo} OR score > ${hi}))`);
+    }
+    conds.push(`expectation < ${EXPECTATION_SCALE[0]} OR expectation > ${EXPECTATION_SCALE[1]}`);
+    conds.push(`(survey_type = 'servqual' AND dimension NOT IN (${SERVQUAL_DIMENSIONS.map(sqlString).join(', ')}))`);
+  }
+  return conds;
+}
+
+/** A predicate that is true only when `cond` is true (null counts as false). */
+const isTrue = (cond: string) => `coalesce(${cond}, false)`;
+const any = (conds: string[]) => (conds.length ? conds.map((c) => isTrue(`(${c})`)).join(' OR ') : 'false');
+
+/**
+ * The stages src → typed → dedup → rec for `table` as CTE text (without the leading WITH).
+ * The last stage `rec` has every parsed column, `k` (key), `u` (updated_at ms) and `st` (STATUS).
+ */
+export function recordStages(table: TableName, source: string = table): string {
+  const t = CONTRACT[table];
+  const key = t.columns.find((c) => c.name === t.key)!;
+  const typedCols = t.columns.filter((c) => c.type !== 'string');
+  const src = t.columns.map((c) => `nullif(${quoteIdent(c.name)}, '') AS ${raw(c)}`).join(',\n    ');
+  const typed = t.columns.map((c) => `${parseExpr(c)} AS ${c.name}`).join(',\n    ');
+  const badValue = typedCols.map((c) => `(${raw(c)} IS NOT NULL AND ${c.name} IS NULL)`).join(' OR ') || 'false';
+  const missingRequired = t.columns.filter((c) => c.required).map((c) => `${c.name} IS NULL`);
+  const inconsistent = t.order.map(([later, earlier]) => `${later} < ${earlier}`);
+  const cols = t.columns.map((c) => c.name).join(', ');
+  return `src AS (
+  SELECT
+    ${src}
+  FROM ${source}
+),
+typed AS (
+  SELECT
+    ${typed},
+    ${badValue} AS bad_value
+  FROM src
+),
+dedup AS (
+  SELECT ${cols}, bad_value,
+    row_number() OVER (PARTITION BY CASE WHEN updated_at IS NOT NULL THEN ${key.name} END ORDER BY updated_at DESC) AS rn
+  FROM typed
+),
+rec AS (
+  SELECT ${cols}, ${key.name} AS k, updated_at AS u,
+    CASE
+      WHEN ${key.name} IS NULL THEN ${STATUS.missing_key}
+      WHEN updated_at IS NULL THEN ${STATUS.bad_updated_at}
+      WHEN rn > 1 THEN ${STATUS.duplicate}
+      WHEN bad_value THEN ${STATUS.bad_value}
+      WHEN ${any(missingRequired)} THEN ${STATUS.missing_required}
+      WHEN ${any(outOfRange(t))} THEN ${STATUS.out_of_range}
+      WHEN ${any(inconsistent)} THEN ${STATUS.inconsistent_times}
+      ELSE ${STATUS.ok}
+    END AS st
+  FROM dedup
+)`;
+}

@@ -1,0 +1,116 @@
+/**
+ * config/targets.yaml: targets and warn levels per indicator (defaults = the spec's table), the
+ * sla.* thresholds and min_sample. A target may change from a given period onward: re-running an
+ * old period judges it by the target in force then.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { INDICATOR_BY_ID, INDICATOR_IDS, indicator } from './catalog.js';
+import { ConfigError, formatZodIssues } from './configErrors.js';
+
+const periodId = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a period YYYY-MM');
+
+const TargetEntry = z
+  .object({
+    from: periodId.optional(),
+    target: z.number(),
+    warn: z.number().nullable().optional(),
+  })
+  .strict();
+type TargetEntry = z.infer<typeof TargetEntry>;
+
+const TargetSpec = z.union([z.null(), TargetEntry, z.array(TargetEntry).min(1)]);
+
+export const TargetsFileSchema = z
+  .object({
+    min_sample: z.number().int().nonnegative().default(30),
+    sla: z
+      .object({
+        first_response_hours: z.number().positive().default(8),
+        complaint_resolution_hours: z.number().positive().default(72),
+      })
+      .strict()
+      .default({ first_response_hours: 8, complaint_resolution_hours: 72 }),
+    targets: z.record(z.string(), TargetSpec).default({}),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    for (const [id, spec] of Object.entries(file.targets)) {
+      const def = INDICATOR_BY_ID.get(id);
+      if (!def) {
+        ctx.addIssue({ code: 'custom', path: ['targets', id], message: `unknown indicator id "${id}"` });
+        continue;
+      }
+      const entries = spec === null ? [] : Array.isArray(spec) ? spec : [spec];
+      const seen = new Set<string>();
+      entries.forEach((e, i) => {
+        const path = Array.isArray(spec) ? ['targets', id, i] : ['targets', id];
+        if (def.direction === 'neutral') {
+          ctx.addIssue({ code: 'custom', path, message: `${id} is neutral (neither higher nor lower is better) and takes no target` });
+        }
+        const key = e.from ?? '(always)';
+        if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [...path, 'from'], message: `two entries apply from ${key}` });
+        seen.add(key);
+        if (e.warn != null && def.direction === 'higher' && e.warn > e.target) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'warn'], message: `warn (${e.warn}) must be <= target (${e.target}) when higher is better` });
+        }
+        if (e.warn != null && def.direction === 'lower' && e.warn < e.target) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'warn'], message: `warn (${e.warn}) must be >= target (${e.target}) when lower is better` });
+        }
+      });
+    }
+  });
+
+export interface TargetsConfig {
+  minSample: number;
+  sla: { firstResponseHours: number; complaintResolutionHours: number };
+  /** Per indicator: entries sorted by `from` (undefined first); null = explicitly no target. */
+  targets: Record<string, TargetEntry[] | null>;
+}
+
+export function parseTargets(text: string, file: string): TargetsConfig {
+  let raw: unknown;
+  try {
+    raw = parse(text) ?? {};
+  } catch (e) {
+    throw new ConfigError(file, [`YAML: ${(e as Error).message}`]);
+  }
+  const r = TargetsFileSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(file, formatZodIssues(r.error));
+  const targets: TargetsConfig['targets'] = {};
+  for (const [id, spec] of Object.entries(r.data.targets)) {
+    targets[id] =
+      spec === null ? null : (Array.isArray(spec) ? [...spec] : [spec]).sort((a, b) => (a.from ?? '').localeCompare(b.from ?? ''));
+  }
+  return {
+    minSample: r.data.min_sample,
+    sla: { firstResponseHours: r.data.sla.first_response_hours, complaintResolutionHours: r.data.sla.complaint_resolution_hours },
+    targets,
+  };
+}
+
+export function loadTargets(file: string): TargetsConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
+  }
+  return parseTargets(text, file);
+}
+
+export const DEFAULT_TARGETS: TargetsConfig = parseTargets('{}', '(defaults)');
+
+/** The target and warn level in force for `period`: the latest entry whose `from` <= period, else the spec default. */
+export function targetFor(cfg: TargetsConfig, id: string, period: string): { target: number | null; warn: number | null } {
+  const def = indicator(id);
+  const entries = cfg.targets[id];
+  if (entries === null) return { target: null, warn: null };
+  const applicable = (entries ?? []).filter((e) => e.from === undefined || e.from <= period);
+  const e = applicable[applicable.length - 1];
+  if (!e) return { target: def.target, warn: def.warn };
+  return { target: e.target, warn: e.warn ?? null };
+}
+
+export { INDICATOR_IDS };
