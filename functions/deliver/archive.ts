@@ -1,0 +1,162 @@
+/**
+ * The report archive: S3 (production, a versioned bucket) or a local folder (analysts, tests).
+ * Both implement the same small interface, so the archive and delivery step is the same code in
+ * both homes.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { ArchiveError } from './errors.js';
+
+export type Body = Uint8Array | string;
+
+export interface Archive {
+  /** Where the archive is, for logs and messages (`s3://bucket/prefix` or a folder). */
+  readonly location: string;
+  put(key: string, body: Body, contentType: string): Promise<void>;
+  /** The object's bytes, or null when there is none. */
+  get(key: string): Promise<Uint8Array | null>;
+  /**
+   * Writes only if no object exists under `key`, atomically (S3 `If-None-Match: *`, or an
+   * exclusive file create). Returns false, writing nothing, when one already exists.
+   */
+  putIfAbsent(key: string, body: Body, contentType: string): Promise<boolean>;
+  remove(key: string): Promise<void>;
+  /** A URL a recipient can open for `expiresInSeconds` (S3: presigned GET; folder: file URL). */
+  link(key: string, expiresInSeconds: number): Promise<string>;
+}
+
+export interface S3ArchiveOptions {
+  s3: S3Client;
+  bucket: string;
+  /** Key prefix inside the bucket ('' or ending in '/'). */
+  prefix?: string;
+}
+
+function httpStatus(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+export class S3Archive implements Archive {
+  readonly location: string;
+  private readonly s3: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+
+  constructor(opts: S3ArchiveOptions) {
+    this.s3 = opts.s3;
+    this.bucket = opts.bucket;
+    this.prefix = opts.prefix ?? '';
+    if (this.prefix && !this.prefix.endsWith('/')) throw new RangeError(`archive prefix must end with "/": "${this.prefix}"`);
+    this.location = `s3://${this.bucket}/${this.prefix}`;
+  }
+
+  private key(key: string): string {
+    return this.prefix + key;
+  }
+
+  async put(key: string, body: Body, contentType: string): Promise<void> {
+    try {
+      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: contentType }));
+    } catch (e) {
+      throw new ArchiveError(`cannot write ${this.location}${key}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    try {
+      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      if (!r.Body) return new Uint8Array();
+      return await r.Body.transformToByteArray();
+    } catch (e) {
+      if ((e as Error).name === 'NoSuchKey' || httpStatus(e) === 404) return null;
+      throw new ArchiveError(`cannot read ${this.location}${key}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async putIfAbsent(key: string, body: Body, contentType: string): Promise<boolean> {
+    // S3 answers 412 when the key exists, and 409 ConditionalRequestConflict while a concurrent
+    // write to the same key is in flight: try again, and the loser then gets its 412.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.s3.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: contentType, IfNoneMatch: '*' }),
+        );
+        return true;
+      } catch (e) {
+        const status = httpStatus(e);
+        if (status === 412 || (e as Error).name === 'PreconditionFailed') return false;
+        if ((status === 409 || (e as Error).name === 'ConditionalRequestConflict') && attempt < 4) {
+          await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+          continue;
+        }
+        throw new ArchiveError(`cannot create ${this.location}${key}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    try {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+    } catch (e) {
+      throw new ArchiveError(`cannot delete ${this.location}${key}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async link(key: string, expiresInSeconds: number): Promise<string> {
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), { expiresIn: expiresInSeconds });
+  }
+}
+
+export class LocalArchive implements Archive {
+  readonly location: string;
+  private readonly root: string;
+
+  constructor(folder: string) {
+    this.root = resolve(folder);
+    this.location = this.root;
+  }
+
+  private path(key: string): string {
+    const p = resolve(this.root, key);
+    if (!p.startsWith(this.root + sep)) throw new ArchiveError(`key "${key}" points outside the archive folder`);
+    return p;
+  }
+
+  async put(key: string, body: Body, _contentType: string): Promise<void> {
+    const p = this.path(key);
+    await mkdir(dirname(p), { recursive: true });
+    await writeFile(p, body);
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    try {
+      return new Uint8Array(await readFile(this.path(key)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new ArchiveError(`cannot read ${join(this.root, key)}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async putIfAbsent(key: string, body: Body, _contentType: string): Promise<boolean> {
+    const p = this.path(key);
+    await mkdir(dirname(p), { recursive: true });
+    try {
+      await writeFile(p, body, { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw new ArchiveError(`cannot create ${p}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
+  }
+
+  async link(key: string, _expiresInSeconds: number): Promise<string> {
+    return pathToFileURL(this.path(key)).href;
+  }
+}

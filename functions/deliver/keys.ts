@@ -1,0 +1,38 @@
+/**
+ * Where a report lives in the archive: `reports/<reportId>/<period>/`. The ids are checked so a
+ * crafted report id or period can never point outside that folder.
+ */
+const REPORT_ID_RE = /^[a-z0-9][a-z0-9-]*$/;
+const PERIOD_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+export interface ReportKeys {
+  prefix: string;
+  pdf: string;
+  metrics: string;
+  delivery: string;
+  /** File name of the PDF (also the attachment's name). */
+  pdfName: string;
+}
+
+export function assertReportId(reportId: string): string {
+  if (!REPORT_ID_RE.test(reportId)) throw new RangeError(`invalid report id "${reportId}": lowercase letters, digits and dashes`);
+  return reportId;
+}
+
+export function assertPeriod(period: string): string {
+  if (!PERIOD_RE.test(period)) throw new RangeError(`invalid period "${period}": expected YYYY-MM`);
+  return period;
+}
+
+export function reportKeys(reportId: string, period: string): ReportKeys {
+  const prefix = `reports/${assertReportId(reportId)}/${assertPeriod(period)}/`;
+  const pdfName = `${reportId}-${period}.pdf`;
+  return { prefix, pdf: prefix + pdfName, metrics: `${prefix}metrics.json`, delivery: `${prefix}delivery.json`, pdfName };
+}
+
+/** Scratch space of one state machine execution (the archive bucket expires it). */
+export function workKeys(runId: string): { prefix: string; metrics: string; pdf: string } {
+  if (!/^[A-Za-z0-9_.:-]{1,80}$/.test(runId)) throw new RangeError(`invalid run id "${runId}"`);
+  const prefix = `work/${runId}/`;
+  return { prefix, metrics: `${prefix}metrics.json`, pdf: `${prefix}report.pdf` };
+}

@@ -1,0 +1,91 @@
+/** S3 conditional-put handling and SES error classification, against mocked AWS clients. */
+import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { SendEmailCommand, SESv2Client, TooManyRequestsException } from '@aws-sdk/client-sesv2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { S3Archive } from '../../functions/deliver/archive.js';
+import { base64MimeSize } from '../../functions/deliver/compose.js';
+import { reportKeys, workKeys } from '../../functions/deliver/keys.js';
+import { SesTransport, TransportError } from '../../functions/deliver/transport.js';
+
+const s3Mock = mockClient(S3Client);
+const sesMock = mockClient(SESv2Client);
+
+function s3Error(name: string, status: number) {
+  return new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message: name });
+}
+
+beforeEach(() => {
+  s3Mock.reset();
+  sesMock.reset();
+});
+
+describe('S3Archive.putIfAbsent', () => {
+  const archive = () => new S3Archive({ s3: new S3Client({ region: 'eu-west-1' }), bucket: 'archive', prefix: 'p/' });
+
+  it('sends If-None-Match: * and reports a created object', async () => {
+    s3Mock.on(PutObjectCommand).resolves({});
+    expect(await archive().putIfAbsent('reports/a/2026-10/delivery.json', '{}', 'application/json')).toBe(true);
+    const call = s3Mock.commandCalls(PutObjectCommand)[0]!;
+    expect(call.args[0].input).toMatchObject({ Bucket: 'archive', Key: 'p/reports/a/2026-10/delivery.json', IfNoneMatch: '*' });
+  });
+
+  it('returns false on 412 PreconditionFailed (the record exists)', async () => {
+    s3Mock.on(PutObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    expect(await archive().putIfAbsent('k', '{}', 'application/json')).toBe(false);
+  });
+
+  it('tries again after 409 ConditionalRequestConflict and then reports the winner', async () => {
+    s3Mock.on(PutObjectCommand).rejectsOnce(s3Error('ConditionalRequestConflict', 409)).rejects(s3Error('PreconditionFailed', 412));
+    expect(await archive().putIfAbsent('k', '{}', 'application/json')).toBe(false);
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(2);
+  });
+
+  it('does not hide other errors', async () => {
+    s3Mock.on(PutObjectCommand).rejects(s3Error('AccessDenied', 403));
+    await expect(archive().putIfAbsent('k', '{}', 'application/json')).rejects.toThrow(/AccessDenied/);
+  });
+});
+
+describe('SesTransport', () => {
+  it('sends the raw MIME through SendEmail with Content.Raw', async () => {
+    sesMock.on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
+    const r = await new SesTransport(new SESv2Client({ region: 'eu-west-1' })).send(Buffer.from('raw'), { from: 'a@example.com', to: ['b@example.com'] });
+    expect(r.providerId).toBe('ses-1');
+    const input = sesMock.commandCalls(SendEmailCommand)[0]!.args[0].input;
+    expect(input.FromEmailAddress).toBe('a@example.com');
+    expect(input.Destination?.ToAddresses).toEqual(['b@example.com']);
+    expect(Buffer.from(input.Content!.Raw!.Data!).toString()).toBe('raw');
+  });
+
+  it('classifies an SES error answer as definite and a broken connection as in doubt', async () => {
+    const ses = new SESv2Client({ region: 'eu-west-1', maxAttempts: 1 });
+    sesMock.on(SendEmailCommand).rejects(new TooManyRequestsException({ message: 'slow down', $metadata: { httpStatusCode: 429 } }));
+    const refused = await new SesTransport(ses).send(Buffer.from('x'), { from: 'a@example.com', to: ['b@example.com'] }).catch((e) => e);
+    expect(refused).toBeInstanceOf(TransportError);
+    expect(refused.definite).toBe(true);
+
+    sesMock.on(SendEmailCommand).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+    const broken = await new SesTransport(ses).send(Buffer.from('x'), { from: 'a@example.com', to: ['b@example.com'] }).catch((e) => e);
+    expect(broken.definite).toBe(false);
+  });
+});
+
+describe('keys', () => {
+  it('places a report under reports/<id>/<period>/ and rejects ids that could escape it', () => {
+    expect(reportKeys('weekly', '2026-01')).toMatchObject({
+      pdf: 'reports/weekly/2026-01/weekly-2026-01.pdf',
+      metrics: 'reports/weekly/2026-01/metrics.json',
+      delivery: 'reports/weekly/2026-01/delivery.json',
+    });
+    expect(() => reportKeys('../x', '2026-01')).toThrow(RangeError);
+    expect(() => reportKeys('weekly', '2026-13')).toThrow(RangeError);
+    expect(() => workKeys('a/../b')).toThrow(RangeError);
+  });
+
+  it('measures MIME base64 size: 4 chars per 3 bytes plus CRLF per 76 chars', () => {
+    expect(base64MimeSize(3)).toBe(4 + 2);
+    expect(base64MimeSize(57)).toBe(76 + 2);
+    expect(base64MimeSize(58)).toBe(80 + 4);
+  });
+});
