@@ -1,0 +1,79 @@
+/**
+ * Archive-and-deliver state: takes the run's metrics.json and PDF from its scratch space, checks
+ * they form a complete report, archives them under `reports/<reportId>/<period>/`, then e-mails
+ * the report through SES at most once (see ../deliver/deliver.ts).
+ */
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { S3Archive } from '../deliver/archive.js';
+import { archiveReport, deliverReport } from '../deliver/deliver.js';
+import { ReportIncompleteError } from '../deliver/errors.js';
+import { workKeys } from '../deliver/keys.js';
+import type { MailTransport } from '../deliver/transport.js';
+import type { ReportsFile } from '../pipeline/reportsConfig.js';
+import { parseEvent, reportById, StepEventSchema, type StepEvent } from './runtime.js';
+
+export interface DeliverDeps {
+  s3: S3Client;
+  transport: MailTransport;
+  reports: ReportsFile;
+  archiveBucket: string;
+  sender: string;
+  attachLimitBytes: number;
+  linkExpiresSeconds: number;
+  logger: Logger;
+}
+
+export interface DeliverResult extends StepEvent {
+  delivery: 'sent' | 'already_sent' | 'no_recipients';
+  pdfKey: string;
+  messageId: string | null;
+}
+
+async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+  try {
+    const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await r.Body!.transformToByteArray();
+  } catch (e) {
+    if ((e as Error).name === 'NoSuchKey') throw new ReportIncompleteError(`s3://${bucket}/${key} is missing`, { cause: e });
+    throw e;
+  }
+}
+
+export function createDeliverHandler(deps: DeliverDeps) {
+  const archive = new S3Archive({ s3: deps.s3, bucket: deps.archiveBucket });
+  return async (event: unknown): Promise<DeliverResult> => {
+    const e = parseEvent(StepEventSchema, event);
+    deps.logger.appendKeys({ reportId: e.reportId, period: e.period, runId: e.runId });
+    try {
+      const report = reportById(deps.reports, e.reportId);
+      const work = workKeys(e.runId);
+      const [metrics, pdf] = await Promise.all([
+        getBytes(deps.s3, deps.archiveBucket, work.metrics),
+        getBytes(deps.s3, deps.archiveBucket, work.pdf),
+      ]);
+      const keys = await archiveReport({ archive, reportId: report.id, period: e.period, pdf, metrics });
+      deps.logger.info('report archived', { pdfKey: keys.pdf, bytes: pdf.byteLength });
+      const outcome = await deliverReport({
+        archive,
+        transport: deps.transport,
+        report: { id: report.id, title: report.title, locale: report.locale, recipients: report.recipients },
+        period: e.period,
+        from: deps.sender,
+        attachLimitBytes: deps.attachLimitBytes,
+        linkExpiresSeconds: deps.linkExpiresSeconds,
+        force: e.force,
+        runId: e.runId,
+        log: (msg, extra) => deps.logger.info(msg, { ...extra }),
+      });
+      return {
+        ...e,
+        delivery: outcome.status,
+        pdfKey: keys.pdf,
+        messageId: outcome.status === 'no_recipients' ? null : outcome.record.messageId,
+      };
+    } finally {
+      deps.logger.removeKeys(['reportId', 'period', 'runId']);
+    }
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Where raw exports land and where their canonical Parquet goes, in the exports bucket:
+ *
+ *   <rawPrefix><table>/dt=YYYY-MM-DD/<name>.csv[.gz]|.parquet   ->  <curatedPrefix>/<table>/dt=YYYY-MM-DD/<name>.parquet
+ *   <rawPrefix><table>/<name>.csv                               ->  <curatedPrefix>/<table>/dt=<undatedPartition>/<name>.parquet
+ *
+ * Athena's partition projection needs a dt on every file, so an export without a partition (the
+ * contract allows one) is filed under a fixed date, the first day of the projected range: the same
+ * file uploaded again lands on the same key and replaces its earlier copy.
+ */
+import { TABLES, type TableName } from '../pipeline/catalog.js';
+import { fileFormat } from '../engine/exportReader.js';
+
+export interface IngestLayout {
+  /** Prefix of raw exports, ending in '/' (e.g. 'raw/'). */
+  rawPrefix: string;
+  /** Prefix of canonical Parquet, without trailing '/' (e.g. 'curated'). */
+  curatedPrefix: string;
+  /** dt given to exports that arrive without one (YYYY-MM-DD). */
+  undatedPartition: string;
+}
+
+export interface RawExport {
+  table: TableName;
+  dt: string;
+  /** File name of the raw export (last key segment). */
+  name: string;
+  curatedKey: string;
+}
+
+const DT_RE = /^dt=(\d{4}-\d{2}-\d{2})$/;
+
+/** The raw export a key names, or null (with a reason) when the key is not an export of the contract. */
+export function parseRawKey(key: string, layout: IngestLayout): RawExport | { skip: string } {
+  if (!key.startsWith(layout.rawPrefix)) return { skip: `outside ${layout.rawPrefix}` };
+  const parts = key.slice(layout.rawPrefix.length).split('/');
+  const [table, ...rest] = parts;
+  if (!(TABLES as readonly string[]).includes(table ?? '')) return { skip: `"${table}" is not a canonical table` };
+  let dt = layout.undatedPartition;
+  let name: string;
+  if (rest.length === 1) name = rest[0]!;
+  else if (rest.length === 2 && DT_RE.test(rest[0]!)) {
+    dt = DT_RE.exec(rest[0]!)![1]!;
+    name = rest[1]!;
+  } else return { skip: 'expected <table>/dt=YYYY-MM-DD/<file> or <table>/<file>' };
+  if (!name || name.startsWith('.') || name.startsWith('_')) return { skip: 'hidden or empty file name' };
+  if (!fileFormat(name)) return { skip: 'not .csv, .csv.gz or .parquet' };
+  return {
+    table: table as TableName,
+    dt,
+    name,
+    curatedKey: `${layout.curatedPrefix}/${table}/dt=${dt}/${name}.parquet`,
+  };
+}
