@@ -37,6 +37,22 @@ export const PORTABLE_FUNCTIONS: readonly CompatFunction[] = [
     semantics: 'seconds since the epoch as double (fractional part = sub-second)',
     duckdbMacro: 'CREATE OR REPLACE MACRO to_unixtime(t) AS epoch(t)',
   },
+  {
+    name: 'with_timezone',
+    semantics: 'with_timezone(timestamp, zone): the wall-clock timestamp read as local time in the IANA zone (mappings only; the two engines may differ inside a DST gap or overlap)',
+    duckdbMacro: 'CREATE OR REPLACE MACRO with_timezone(ts, zone) AS timezone(zone, ts)',
+  },
+  {
+    name: 'to_iso8601',
+    semantics: 'an ISO-8601 text of the instant that from_iso8601_timestamp reads back (Trino writes the offset, DuckDB Z: same instant)',
+    duckdbMacro: "CREATE OR REPLACE MACRO to_iso8601(t) AS strftime(timezone('UTC', t), '%Y-%m-%dT%H:%M:%S.%gZ')",
+  },
+  {
+    name: 'from_unixtime',
+    semantics: 'from_unixtime(seconds): the instant as a timestamp with time zone',
+    duckdbMacro: 'CREATE OR REPLACE MACRO from_unixtime(x) AS to_timestamp(x)',
+  },
+  { name: 'substr', semantics: 'substr(s, start, length), 1-based' },
   { name: 'try', semantics: 'null instead of an error (built in on both)' },
   { name: 'replace', semantics: 'replace(s, from, to): every occurrence' },
   { name: 'lower', semantics: 'lower case' },
@@ -69,8 +85,10 @@ export function functionsCalled(sql: string): Set<string> {
     .replace(/'(?:[^']|'')*'/g, "''")
     .replace(/"(?:[^"]|"")*"/g, 'x');
   const found = new Set<string>();
-  for (const m of text.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)) {
-    const name = m[1]!.toLowerCase();
+  // An identifier directly after AS is an alias with a column list (`AS an(a)`), not a call.
+  for (const m of text.matchAll(/(\bAS\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(/gi)) {
+    if (m[1]) continue;
+    const name = m[2]!.toLowerCase();
     if (!KEYWORDS.has(name)) found.add(name);
   }
   return found;
