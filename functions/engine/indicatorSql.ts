@@ -3,18 +3,19 @@
  * scan of the table, every aggregate the 32 indicators need for all trend periods and segments,
  * plus the table's data-quality counts.
  *
- * After the record stages (tableSql.ts) each record is crossed with the table's anchors — the
- * timestamps an indicator's population is defined by (tickets: created_at, resolved_at …) — and
- * mapped to the index of the period that anchor falls in. Anchor 0 is data quality: its group key
- * is the row status. One GROUP BY over (anchor, period index [, segment]) then computes the
- * measures below; TypeScript (pipeline/indicatorValues.ts) turns them into indicator values.
+ * After the record stages (tableSql.ts) every used record gets, per anchor — a timestamp an
+ * indicator's population is defined by (tickets: created_at, resolved_at …) — the index of the
+ * period that anchor falls in (column i<anchor>, null when outside). One GROUP BY GROUPING SETS
+ * then aggregates the measures below by the row status (anchor 0, data quality), and by each
+ * anchor's index alone and with each segment. TypeScript (pipeline/indicatorValues.ts) reads each
+ * measure from its anchor's grouping set and turns it into indicator values.
  *
  * Period indexes: 0 … K-1 for the K periods P-(K-1) … P; -1 before them, K after them. K = 23
  * because repeat_purchase_rate_pct for the oldest trend point (P-11) looks back 12 periods.
  */
 import { SERVQUAL_DIMENSIONS, type SegmentKind, type TableName } from '../pipeline/catalog.js';
 import { CONTRACT } from '../pipeline/contract.js';
-import { recordStages, sqlString } from './tableSql.js';
+import { recordStages } from './tableSql.js';
 
 export const WINDOW_PERIODS = 23;
 
@@ -48,16 +49,20 @@ interface TablePlan {
   pre?: string;
 }
 
-/** The period index of an epoch-ms column. */
-export function periodIndexSql(col: string, bounds: number[]): string {
-  const whens = bounds.map((b, i) => `WHEN ${col} < ${b} THEN ${i - 1}`).join(' ');
-  return `CASE WHEN ${col} IS NULL THEN NULL ${whens} ELSE ${bounds.length - 1} END`;
+/**
+ * The period index of an epoch-ms column: 0 … K-1 inside the window; outside it -1 / K when
+ * `outside` is 'keep', else null.
+ */
+export function periodIndexSql(col: string, bounds: number[], outside: 'keep' | 'null' = 'keep'): string {
+  const K = bounds.length - 1;
+  const whens = bounds.map((b, i) => `WHEN ${col} < ${b} THEN ${i === 0 && outside === 'null' ? 'NULL' : i - 1}`).join(' ');
+  return `CASE WHEN ${col} IS NULL THEN NULL ${whens} ELSE ${outside === 'null' ? 'NULL' : K} END`;
 }
 
 const count = (name: string, anchor: number, when?: string): Measure => ({ name, kind: 'count', anchor, when });
 const sum = (name: string, anchor: number, expr: string, when?: string): Measure => ({ name, kind: 'sum', anchor, expr, when });
 const median = (name: string, anchor: number, expr: string): Measure => ({ name, kind: 'median', anchor, expr });
-const at = (id: number, col: string, ctx: SqlContext): Anchor => ({ id, idx: periodIndexSql(col, ctx.bounds), range: 'window' });
+const at = (id: number, col: string, ctx: SqlContext): Anchor => ({ id, idx: periodIndexSql(col, ctx.bounds, 'null'), range: 'window' });
 
 function plan(table: TableName, ctx: SqlContext): TablePlan {
   switch (table) {
@@ -180,74 +185,70 @@ export function tableSegments(table: TableName): SegmentKind[] {
 
 export interface TableQuery {
   sql: string;
-  measures: string[];
   segments: SegmentKind[];
+  /** Anchor ids (0 = data quality, grouped by row status). */
+  anchors: number[];
 }
 
 export function buildTableQuery(table: TableName, ctx: SqlContext): TableQuery {
   const p = plan(table, ctx);
   const segments = tableSegments(table);
-  const K = ctx.bounds.length - 1;
   const last = p.pre ? 'pre' : 'rec';
-  const anchorValues = [0, ...p.anchors.map((a) => a.id)].map((id) => `(${id})`).join(', ');
-  const gCase = `CASE a WHEN 0 THEN st ${p.anchors.map((a) => `WHEN ${a.id} THEN ${a.idx}`).join(' ')} END`;
-  const inRange = p.anchors
-    .map((a) => (a.range === 'window' ? `(a = ${a.id} AND g BETWEEN 0 AND ${K - 1})` : `(a = ${a.id} AND g IS NOT NULL)`))
-    .join(' OR ');
-  const segCols = segments.map((s) => `coalesce(${s}, 'unassigned') AS seg_${s}`).join(', ');
+  const idxCols = p.anchors.map((a) => `CASE WHEN st = 0 THEN ${a.idx} END AS i${a.id}`);
+  const segCols = segments.map((s) => `coalesce(${s}, 'unassigned') AS seg_${s}`);
 
-  const aggs: string[] = ['CAST(count(*) AS double) AS rows_n', `max(CASE WHEN a = 0 AND st = 0 THEN u END) AS newest_ms`];
+  const aggs: string[] = ['CAST(count(*) AS double) AS rows_n', 'max(CASE WHEN st = 0 THEN u END) AS newest_ms'];
   const outs: string[] = ['rows_n', 'newest_ms'];
+  const medians: string[] = [];
   for (const m of p.measures) {
-    const cond = `a = ${m.anchor}${m.when ? ` AND (${m.when})` : ''}`;
+    const when = m.when ? `(${m.when})` : 'true';
     if (m.kind === 'count') {
-      aggs.push(`CAST(count(CASE WHEN ${cond} THEN 1 END) AS double) AS ${m.name}`);
+      aggs.push(`CAST(count(CASE WHEN ${when} THEN 1 END) AS double) AS ${m.name}`);
       outs.push(m.name);
     } else if (m.kind === 'sum') {
-      aggs.push(`CAST(sum(CASE WHEN ${cond} THEN ${m.expr} END) AS double) AS ${m.name}`);
+      aggs.push(`CAST(sum(CASE WHEN ${when} THEN ${m.expr} END) AS double) AS ${m.name}`);
       outs.push(m.name);
     } else {
-      const nn = `${cond} AND (${m.expr}) IS NOT NULL`;
-      aggs.push(`array_agg(CAST(${m.expr} AS double) ORDER BY CAST(${m.expr} AS double)) FILTER (WHERE ${nn}) AS ${m.name}_arr`);
-      aggs.push(`CAST(count(CASE WHEN ${nn} THEN 1 END) AS double) AS ${m.name}_n`);
+      // Collected in every grouping set, sorted only where it is read: its anchor's sets.
+      aggs.push(`array_agg(CAST(${m.expr} AS double)) FILTER (WHERE (${m.expr}) IS NOT NULL) AS ${m.name}_all`);
+      aggs.push(`CAST(count(${m.expr}) AS double) AS ${m.name}_n`);
+      aggs.push(`grouping(i${m.anchor}) AS ${m.name}_set`);
+      medians.push(`CASE WHEN ${m.name}_set = 0 AND ${m.name}_n > 0 THEN array_sort(${m.name}_all) END AS ${m.name}_sorted`);
       outs.push(`${m.name}_n`);
       outs.push(
-        `CASE WHEN ${m.name}_n > 0 THEN (${m.name}_arr[CAST(floor((${m.name}_n + 1) / 2.0) AS bigint)] + ${m.name}_arr[CAST(floor(${m.name}_n / 2.0) AS bigint) + 1]) / 2.0 END AS ${m.name}`,
+        `(${m.name}_sorted[CAST(floor((${m.name}_n + 1) / 2.0) AS bigint)] + ${m.name}_sorted[CAST(floor(${m.name}_n / 2.0) AS bigint) + 1]) / 2.0 AS ${m.name}`,
       );
     }
   }
 
-  const groupCols = ['a', 'g'];
-  const groupBy = segments.length
-    ? `GROUPING SETS ((a, g), ${segments.map((s) => `(a, g, seg_${s})`).join(', ')})`
-    : 'a, g';
-  const gsExpr = segments.length ? `grouping(${segments.map((s) => `seg_${s}`).join(', ')})` : '0';
-  const segSelect = segments.map((s) => `seg_${s}`);
+  const keys = ['st', ...p.anchors.map((a) => `i${a.id}`), ...segments.map((s) => `seg_${s}`)];
+  const sets = [
+    '(st)',
+    ...p.anchors.flatMap((a) => [
+      `(i${a.id})`,
+      ...(a.range === 'window' ? segments.map((s) => `(i${a.id}, seg_${s})`) : []),
+    ]),
+  ];
+  const groupings = keys.map((k) => `grouping(${k}) AS g_${k}`);
 
   const sql = `WITH ${recordStages(table)},${p.pre ? `\n${p.pre},` : ''}
 x AS (
-  SELECT ${last}.*, an.a AS a${segCols ? `, ${segCols}` : ''}
-  FROM ${last} CROSS JOIN (VALUES ${anchorValues}) AS an(a)
-),
-y AS (
-  SELECT x.*, ${gCase} AS g
-  FROM x
-),
-z AS (
-  SELECT *
-  FROM y
-  WHERE a = 0 OR (st = 0 AND (${inRange || 'false'}))
+  SELECT ${last}.*,
+    ${[...idxCols, ...segCols].join(',\n    ')}
+  FROM ${last}
 ),
 agg AS (
-  SELECT ${groupCols.join(', ')}, ${gsExpr} AS gs${segSelect.length ? `, ${segSelect.join(', ')}` : ''},
+  SELECT ${keys.join(', ')}, ${groupings.join(', ')},
     ${aggs.join(',\n    ')}
-  FROM z
-  GROUP BY ${groupBy}
+  FROM x
+  GROUP BY GROUPING SETS (${sets.join(', ')})
+),
+med AS (
+  SELECT agg.*${medians.length ? `,\n    ${medians.join(',\n    ')}` : ''}
+  FROM agg
 )
-SELECT a, g, gs${segSelect.length ? `, ${segSelect.join(', ')}` : ''},
+SELECT ${keys.join(', ')}, ${keys.map((k) => `g_${k}`).join(', ')},
   ${outs.join(',\n  ')}
-FROM agg`;
-  return { sql, measures: [...outs.map((o) => o.replace(/^.* AS /s, ''))], segments };
+FROM med`;
+  return { sql, segments, anchors: [0, ...p.anchors.map((a) => a.id)] };
 }
-
-export { sqlString };

@@ -66,8 +66,9 @@ export const PORTABLE_FUNCTIONS: readonly CompatFunction[] = [
   { name: 'max', semantics: 'max' },
   { name: 'row_number', semantics: 'window row number' },
   { name: 'lag', semantics: 'window lag(x, k): null before the first row of the partition' },
-  { name: 'array_agg', semantics: 'array_agg(x ORDER BY x) FILTER (WHERE …): sorted array; arrays are 1-based on both' },
-  { name: 'grouping', semantics: 'grouping(a, b): bit mask, 1 where the column is aggregated away, first argument = highest bit' },
+  { name: 'array_agg', semantics: 'array_agg(x) FILTER (WHERE …): the values as an array; arrays are 1-based on both' },
+  { name: 'array_sort', semantics: 'array_sort(array): ascending (no nulls in our arrays)' },
+  { name: 'grouping', semantics: 'grouping(a): 0 when the row groups by a, 1 when a is aggregated away' },
 ];
 
 export const PORTABLE_FUNCTION_NAMES: ReadonlySet<string> = new Set(PORTABLE_FUNCTIONS.map((f) => f.name));

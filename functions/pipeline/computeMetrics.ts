@@ -25,16 +25,19 @@ export interface ComputeOptions {
 
 const TREND = 12;
 
-function decode(rows: SqlRow[], segments: SegmentKind[]): TableAggregates {
+/** Rows of a table query → aggregates: each row belongs to one grouping set, told by its g_* flags. */
+function decode(rows: SqlRow[], anchors: number[], segments: SegmentKind[]): TableAggregates {
   const aggs = new TableAggregates();
+  const anchorKey = (a: number) => (a === 0 ? 'st' : `i${a}`);
   for (const row of rows) {
-    const gs = Number(row['gs']);
-    // grouping(): bit (L-1-j) is 1 when segments[j] was aggregated away.
-    const kept = segments.filter((_, j) => ((gs >> (segments.length - 1 - j)) & 1) === 0);
-    const seg = kept.length === 0 ? ALL : segKey(kept[0]!, String(row[`seg_${kept[0]}`]));
+    const a = anchors.find((id) => row[`g_${anchorKey(id)}`] === 0);
+    const g = a === undefined ? null : row[anchorKey(a)];
+    if (a === undefined || g === null) continue; // the group of records outside this anchor
+    const kind = segments.find((s) => row[`g_seg_${s}`] === 0);
+    const seg = kind ? segKey(kind, String(row[`seg_${kind}`])) : ALL;
     const m: Record<string, number | null> = {};
     for (const [k, v] of Object.entries(row)) if (typeof v === 'number' || v === null) m[k] = v;
-    aggs.add(seg, Number(row['a']), Number(row['g']), m);
+    aggs.add(seg, a, Number(g), m);
   }
   return aggs;
 }
@@ -80,7 +83,7 @@ export async function computeMetrics(o: ComputeOptions): Promise<MetricsJson> {
       if (!present.has(table)) return;
       const q = buildTableQuery(table, ctx);
       const rows = await o.engine.query(q.sql, `${table} indicators`);
-      aggs[table] = decode(rows, q.segments);
+      aggs[table] = decode(rows, q.anchors, q.segments);
       o.onProgress?.(table, ++done, present.size);
     }),
   );
