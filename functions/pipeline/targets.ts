@@ -34,33 +34,44 @@ export const TargetsFileSchema = z
       .default({ first_response_hours: 8, complaint_resolution_hours: 72 }),
     targets: z.record(z.string(), TargetSpec).default({}),
   })
-  .strict()
-  .superRefine((file, ctx) => {
-    for (const [id, spec] of Object.entries(file.targets)) {
-      const def = INDICATOR_BY_ID.get(id);
-      if (!def) {
-        ctx.addIssue({ code: 'custom', path: ['targets', id], message: `unknown indicator id "${id}"` });
-        continue;
-      }
-      const entries = spec === null ? [] : Array.isArray(spec) ? spec : [spec];
-      const seen = new Set<string>();
-      entries.forEach((e, i) => {
-        const path = Array.isArray(spec) ? ['targets', id, i] : ['targets', id];
-        if (def.direction === 'neutral') {
-          ctx.addIssue({ code: 'custom', path, message: `${id} is neutral (neither higher nor lower is better) and takes no target` });
-        }
-        const key = e.from ?? '(always)';
-        if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [...path, 'from'], message: `two entries apply from ${key}` });
-        seen.add(key);
-        if (e.warn != null && def.direction === 'higher' && e.warn > e.target) {
-          ctx.addIssue({ code: 'custom', path: [...path, 'warn'], message: `warn (${e.warn}) must be <= target (${e.target}) when higher is better` });
-        }
-        if (e.warn != null && def.direction === 'lower' && e.warn < e.target) {
-          ctx.addIssue({ code: 'custom', path: [...path, 'warn'], message: `warn (${e.warn}) must be >= target (${e.target}) when lower is better` });
-        }
-      });
+  .strict();
+
+/**
+ * Checks between fields (known id, warn on the right side, neutral takes none, one entry per
+ * `from`), run on every entry that is well-formed even when others are not, so that a user sees
+ * all problems at once.
+ */
+function semanticProblems(raw: unknown): string[] {
+  const problems: string[] = [];
+  const targets = (raw as { targets?: unknown } | null)?.targets;
+  if (!targets || typeof targets !== 'object' || Array.isArray(targets)) return problems;
+  for (const [id, rawSpec] of Object.entries(targets)) {
+    const def = INDICATOR_BY_ID.get(id);
+    if (!def) {
+      problems.push(`targets.${id}: unknown indicator id "${id}"`);
+      continue;
     }
-  });
+    const parsed = TargetSpec.safeParse(rawSpec);
+    if (!parsed.success || parsed.data === null) continue;
+    const spec = parsed.data;
+    const entries = Array.isArray(spec) ? spec : [spec];
+    const seen = new Set<string>();
+    entries.forEach((e, i) => {
+      const path = Array.isArray(spec) ? `targets.${id}.${i}` : `targets.${id}`;
+      if (def.direction === 'neutral') problems.push(`${path}: ${id} is neutral (neither higher nor lower is better) and takes no target`);
+      const key = e.from ?? '(always)';
+      if (seen.has(key)) problems.push(`${path}.from: two entries apply from ${key}`);
+      seen.add(key);
+      if (e.warn != null && def.direction === 'higher' && e.warn > e.target) {
+        problems.push(`${path}.warn: warn (${e.warn}) must be <= target (${e.target}) when higher is better`);
+      }
+      if (e.warn != null && def.direction === 'lower' && e.warn < e.target) {
+        problems.push(`${path}.warn: warn (${e.warn}) must be >= target (${e.target}) when lower is better`);
+      }
+    });
+  }
+  return problems;
+}
 
 export interface TargetsConfig {
   minSample: number;
@@ -77,7 +88,8 @@ export function parseTargets(text: string, file: string): TargetsConfig {
     throw new ConfigError(file, [`YAML: ${(e as Error).message}`]);
   }
   const r = TargetsFileSchema.safeParse(raw);
-  if (!r.success) throw new ConfigError(file, formatZodIssues(r.error));
+  const problems = [...(r.success ? [] : formatZodIssues(r.error)), ...semanticProblems(raw)];
+  if (!r.success || problems.length) throw new ConfigError(file, problems);
   const targets: TargetsConfig['targets'] = {};
   for (const [id, spec] of Object.entries(r.data.targets)) {
     targets[id] =
