@@ -30,8 +30,14 @@ export const STATUS_NAMES = Object.fromEntries(Object.entries(STATUS).map(([k, v
 export type StatusName = keyof typeof STATUS;
 export type { RejectReason };
 
-/** The contract's timestamp forms: date, optional time with optional fraction and offset; T or space. */
-export const TIMESTAMP_RE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$';
+/**
+ * The contract's timestamp forms: date, optional time with optional fraction and offset; T or space.
+ * Hours 00-23, minutes and seconds 00-59 (engines accept 24:00:00; the contract does not).
+ * Day-of-month validity (2026-02-29) is left to the parse, which yields null.
+ */
+const HH = '([01][0-9]|2[0-3])';
+const MM = '[0-5][0-9]';
+export const TIMESTAMP_RE = `^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]${HH}:${MM}:${MM}([.][0-9]+)?(Z|[+-]${HH}:${MM})?)?$`;
 export const INT_RE = '^[+-]?[0-9]+$';
 export const DECIMAL_RE = '^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$';
 
