@@ -1,0 +1,90 @@
+/**
+ * The render stage: metrics.json -> report model -> HTML (Handlebars) -> PDF (Chromium).
+ *
+ *   buildReportModel(metrics, report, locale)   pure: every label and number, formatted
+ *   renderHtml(model, templatesDir)             the final, self-contained HTML (fonts inlined)
+ *   renderReport({ metrics, report, ... })      both, then the PDF, under one timeout
+ */
+import { join } from 'node:path';
+import type { Browser } from 'puppeteer-core';
+import type { MetricsJson } from '../pipeline/model.js';
+import type { Locale, ReportDef } from '../pipeline/reportsConfig.js';
+import { htmlToPdf, withBrowser, withTimeout } from './browser.js';
+import { codePointsOf, fontFaceCss, uncoveredChars } from './fonts.js';
+import { loadMessages, TEMPLATES_ROOT } from './messages.js';
+import { buildReportModel, type ReportModel } from './reportModel.js';
+import { compileTemplates } from './templates.js';
+
+export { buildReportModel, type ReportModel } from './reportModel.js';
+export { TemplateError } from './templates.js';
+export { RenderTimeoutError } from './browser.js';
+
+/** The templates folder a report definition names (`template: default` -> templates/default). */
+export function templatesDirFor(report: Pick<ReportDef, 'template'>): string {
+  return join(TEMPLATES_ROOT, report.template);
+}
+
+export interface RenderedHtml {
+  html: string;
+  /** Characters no embedded font can draw (they would print as boxes). */
+  missingGlyphs: string[];
+}
+
+/** Renders the model with the folder's templates and inlines the font subsets the page needs. */
+export function renderHtmlWithReport(model: ReportModel, templatesDir: string): RenderedHtml {
+  const compiled = compileTemplates(templatesDir);
+  const body = compiled.render(model);
+  const fonts = `<style id="embedded-fonts">\n${fontFaceCss(body)}\n</style>`;
+  const at = body.search(/<\/head>/i);
+  const html = at >= 0 ? `${body.slice(0, at)}${fonts}\n${body.slice(at)}` : `${fonts}\n${body}`;
+  return { html, missingGlyphs: uncoveredChars(codePointsOf(stripTags(body))) };
+}
+
+function stripTags(html: string): string {
+  return html.replace(/<style[\s\S]*?<\/style>/gi, ' ').replace(/<[^>]+>/g, ' ');
+}
+
+/** The final HTML of a report model. */
+export function renderHtml(model: ReportModel, templatesDir: string): string {
+  return renderHtmlWithReport(model, templatesDir).html;
+}
+
+export interface RenderReportInput {
+  metrics: MetricsJson;
+  report: ReportDef;
+  /** A templates folder (default: templates/<report.template>). */
+  templatesDir?: string;
+  /** Default: the report definition's locale. */
+  locale?: Locale;
+  /** Milliseconds for the whole render, Chromium start included (default 60 s). */
+  timeoutMs?: number;
+  /** An already running browser to render with (it is not closed); default: launch one and close it. */
+  browser?: Browser;
+  /** How to start Chromium when no browser is given (tests inject a spy here). */
+  launch?: () => Promise<Browser>;
+}
+
+export interface RenderReportResult {
+  html: string;
+  pdf: Uint8Array;
+  /** URLs the page tried to load and was refused. */
+  blocked: string[];
+  missingGlyphs: string[];
+}
+
+export async function renderReport(input: RenderReportInput): Promise<RenderReportResult> {
+  const locale = input.locale ?? input.report.locale;
+  const templatesDir = input.templatesDir ?? templatesDirFor(input.report);
+  const timeoutMs = input.timeoutMs ?? 60_000;
+  const model = buildReportModel(input.metrics, input.report, locale, loadMessages(locale, templatesDir));
+  const { html, missingGlyphs } = renderHtmlWithReport(model, templatesDir);
+  const toPdf = async (browser: Browser) => {
+    const { pdf, blocked } = await htmlToPdf(browser, html, { timeoutMs });
+    return { html, pdf, blocked, missingGlyphs };
+  };
+  if (input.browser) {
+    const browser = input.browser;
+    return withTimeout(timeoutMs, 'report rendering', () => toPdf(browser));
+  }
+  return withBrowser(toPdf, { timeoutMs, launch: input.launch });
+}
