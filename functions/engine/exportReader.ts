@@ -97,11 +97,18 @@ async function groupFiles(conn: DuckDBConnection, files: string[]): Promise<File
   return [...groups.values()];
 }
 
-/** Parquet values as contract text: timestamps as ISO-8601 UTC, everything else cast to VARCHAR. */
+/**
+ * Parquet values as contract text: timestamps (any precision) as ISO-8601 UTC; whole floating-point
+ * numbers without a fraction (pandas stores an integer column holding nulls as float64: 1.0 is 1);
+ * everything else cast to VARCHAR.
+ */
 function parquetAsText(col: string, type: string): string {
   const c = quoteIdent(col);
-  if (/^TIMESTAMP WITH TIME ZONE/.test(type)) return `strftime(${c} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')`;
-  if (/^TIMESTAMP/.test(type)) return `strftime(${c}, '%Y-%m-%dT%H:%M:%S.%fZ')`;
+  if (/^TIMESTAMP WITH TIME ZONE/.test(type)) return `strftime(timezone('UTC', ${c}), '%Y-%m-%dT%H:%M:%S.%fZ')`;
+  if (/^TIMESTAMP/.test(type)) return `strftime(CAST(${c} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%fZ')`;
+  if (type === 'DOUBLE' || type === 'FLOAT') {
+    return `CASE WHEN ${c} = floor(${c}) AND abs(${c}) < 1e15 THEN CAST(CAST(${c} AS BIGINT) AS VARCHAR) ELSE CAST(${c} AS VARCHAR) END`;
+  }
   return `CAST(${c} AS VARCHAR)`;
 }
 

@@ -71,6 +71,23 @@ describe('reading CRM exports', () => {
     expect(rows).toEqual([{ complaint_id: 'c1', opened_at: '2026-10-01T10:00:00.000000Z', updated_at: '2026-10-02T10:00:00.000000Z' }]);
   });
 
+  it('reads Parquet as pandas writes it: nanosecond timestamps, integer columns with nulls as float64', async () => {
+    const root = writeExports({ 'tickets/.keep': '' });
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    await conn.run(`COPY (SELECT * FROM (VALUES ('t1', CAST(TIMESTAMP '2026-10-01 10:00:00.123' AS TIMESTAMP_NS), 1.0::DOUBLE, 2.5::DOUBLE, DATE '2026-10-02'),
+      ('t2', NULL, NULL, -3.0::DOUBLE, DATE '2026-10-02')) AS v(ticket_id, created_at, contacts_count, reopened_count, updated_at))
+      TO '${root}/tickets/p.parquet' (FORMAT parquet)`);
+    conn.closeSync();
+    const engine = await openDuckDbEngine({ dataDir: root });
+    const rows = await engine.query('SELECT ticket_id, created_at, contacts_count, reopened_count FROM tickets ORDER BY ticket_id');
+    await engine.close();
+    expect(rows).toEqual([
+      { ticket_id: 't1', created_at: '2026-10-01T10:00:00.123000Z', contacts_count: '1', reopened_count: '2.5' },
+      { ticket_id: 't2', created_at: null, contacts_count: null, reopened_count: '-3' },
+    ]);
+  });
+
   it('treats an empty file and a header-only file as present with no rows', async () => {
     const { rows, present } = await read({ 'complaints/a.csv': '', 'complaints/b.csv': `${H}\n` });
     expect(rows).toEqual([]);
