@@ -4,11 +4,9 @@
  * canonical table, one SQL SELECT over them that yields the canonical columns. The SELECTs use the
  * same portable Trino functions as the indicator queries (trinoCompat.ts).
  */
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { TABLES } from '../pipeline/catalog.js';
-import { ConfigError, formatZodIssues } from '../pipeline/configErrors.js';
+import { parseYamlConfig, readConfigFile } from '../pipeline/configErrors.js';
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier');
 
@@ -33,23 +31,9 @@ export const MappingSchema = z
 export type Mapping = z.infer<typeof MappingSchema> & { file: string };
 
 export function parseMapping(text: string, file: string): Mapping {
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch (e) {
-    throw new ConfigError(file, [`YAML: ${(e as Error).message}`]);
-  }
-  const r = MappingSchema.safeParse(raw);
-  if (!r.success) throw new ConfigError(file, formatZodIssues(r.error));
-  return { ...r.data, file };
+  return { ...parseYamlConfig(text, file, MappingSchema), file };
 }
 
 export function loadMapping(file: string): Mapping {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, [`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
-  }
-  return parseMapping(text, file);
+  return parseMapping(readConfigFile(file), file);
 }

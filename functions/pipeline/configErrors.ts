@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import type { z } from 'zod';
 
 /** A configuration file that failed validation; `problems` lists every issue with its path. */
@@ -22,4 +24,27 @@ export function isValidTimeZone(tz: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A config file's text; ConfigError naming the file when it cannot be read. */
+export function readConfigFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
+  }
+}
+
+/** YAML text validated by a zod schema; every problem (and `extra` ones) listed with its path. */
+export function parseYamlConfig<S extends z.ZodType>(text: string, file: string, schema: S, extra?: (raw: unknown) => string[]): z.infer<S> {
+  let raw: unknown;
+  try {
+    raw = parse(text) ?? {};
+  } catch (e) {
+    throw new ConfigError(file, [`YAML: ${(e as Error).message}`]);
+  }
+  const r = schema.safeParse(raw);
+  const problems = [...(r.success ? [] : formatZodIssues(r.error)), ...(extra?.(raw) ?? [])];
+  if (problems.length) throw new ConfigError(file, problems);
+  return r.data as z.infer<S>;
 }

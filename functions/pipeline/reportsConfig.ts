@@ -2,11 +2,9 @@
  * config/reports.yaml: the report definitions (id, title, locale, time zone, template, indicators,
  * breakdowns, recipients, schedule), validated with zod. Every problem is reported with its path.
  */
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { INDICATOR_IDS } from './catalog.js';
-import { ConfigError, formatZodIssues, isValidTimeZone } from './configErrors.js';
+import { ConfigError, isValidTimeZone, parseYamlConfig, readConfigFile } from './configErrors.js';
 
 export const LOCALES = ['en', 'zh-CN', 'ru'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -49,19 +47,11 @@ export const ReportsFileSchema = z
 export type ReportsFile = z.infer<typeof ReportsFileSchema>;
 
 export function parseReports(text: string, file: string): ReportsFile {
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch (e) {
-    throw new ConfigError(file, [`YAML: ${(e as Error).message}`]);
-  }
-  const r = ReportsFileSchema.safeParse(raw);
-  if (!r.success) throw new ConfigError(file, formatZodIssues(r.error));
-  return r.data;
+  return parseYamlConfig(text, file, ReportsFileSchema);
 }
 
 export function loadReports(file: string): ReportsFile {
-  return parseReports(readFileSync(file, 'utf8'), file);
+  return parseReports(readConfigFile(file), file);
 }
 
 export function findReport(file: ReportsFile, id: string | undefined): ReportDef {

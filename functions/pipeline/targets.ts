@@ -3,11 +3,9 @@
  * sla.* thresholds and min_sample. A target may change from a given period onward: re-running an
  * old period judges it by the target in force then.
  */
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { INDICATOR_BY_ID, INDICATOR_IDS, indicator } from './catalog.js';
-import { ConfigError, formatZodIssues } from './configErrors.js';
+import { parseYamlConfig, readConfigFile } from './configErrors.js';
 
 const periodId = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a period YYYY-MM');
 
@@ -81,35 +79,21 @@ export interface TargetsConfig {
 }
 
 export function parseTargets(text: string, file: string): TargetsConfig {
-  let raw: unknown;
-  try {
-    raw = parse(text) ?? {};
-  } catch (e) {
-    throw new ConfigError(file, [`YAML: ${(e as Error).message}`]);
-  }
-  const r = TargetsFileSchema.safeParse(raw);
-  const problems = [...(r.success ? [] : formatZodIssues(r.error)), ...semanticProblems(raw)];
-  if (!r.success || problems.length) throw new ConfigError(file, problems);
+  const data = parseYamlConfig(text, file, TargetsFileSchema, semanticProblems);
   const targets: TargetsConfig['targets'] = {};
-  for (const [id, spec] of Object.entries(r.data.targets)) {
+  for (const [id, spec] of Object.entries(data.targets)) {
     targets[id] =
       spec === null ? null : (Array.isArray(spec) ? [...spec] : [spec]).sort((a, b) => (a.from ?? '').localeCompare(b.from ?? ''));
   }
   return {
-    minSample: r.data.min_sample,
-    sla: { firstResponseHours: r.data.sla.first_response_hours, complaintResolutionHours: r.data.sla.complaint_resolution_hours },
+    minSample: data.min_sample,
+    sla: { firstResponseHours: data.sla.first_response_hours, complaintResolutionHours: data.sla.complaint_resolution_hours },
     targets,
   };
 }
 
 export function loadTargets(file: string): TargetsConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, [`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
-  }
-  return parseTargets(text, file);
+  return parseTargets(readConfigFile(file), file);
 }
 
 export const DEFAULT_TARGETS: TargetsConfig = parseTargets('{}', '(defaults)');
