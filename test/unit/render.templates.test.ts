@@ -1,0 +1,156 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { INDICATOR_IDS } from '../../functions/pipeline/catalog.js';
+import type { MetricsJson } from '../../functions/pipeline/model.js';
+import { LOCALES, ReportDefSchema } from '../../functions/pipeline/reportsConfig.js';
+import { codePointsOf, familyCoverage, uncoveredChars } from '../../functions/render/fonts.js';
+import { builtinMessages, lookup, messageKeys } from '../../functions/render/messages.js';
+import { buildReportModel, renderHtml, TemplateError } from '../../functions/render/renderReport.js';
+import { checkTemplates, compileTemplates, cssString } from '../../functions/render/templates.js';
+import { copyTemplates, DEFAULT_TEMPLATES } from '../support/templatesCopy.js';
+
+const fixture = (): MetricsJson => JSON.parse(readFileSync(new URL('../fixtures/metrics.sample.json', import.meta.url), 'utf8'));
+const report = ReportDefSchema.parse({ id: 'monthly-service-review', title: 'Monthly review', organisation: 'Northwind', timezone: 'Europe/Moscow' });
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  cleanups.forEach((c) => c());
+  cleanups = [];
+});
+function temp() {
+  const t = copyTemplates();
+  cleanups.push(t.cleanup);
+  return t.dir;
+}
+function expectTemplateError(fn: () => unknown, file: string, line: number, detail: RegExp) {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(TemplateError);
+  const te = err as TemplateError;
+  expect({ file: te.file, line: te.line }).toEqual({ file, line });
+  expect(te.message).toMatch(detail);
+  expect(te.message.startsWith(`${file}:${line}: `)).toBe(true);
+}
+
+describe('the default templates', () => {
+  it('have no problems', () => {
+    expect(checkTemplates(DEFAULT_TEMPLATES)).toEqual([]);
+  });
+
+  it('are compiled once and cached until a file changes', () => {
+    const dir = temp();
+    const a = compileTemplates(dir);
+    expect(compileTemplates(dir)).toBe(a);
+    const f = join(dir, 'partials', 'cover.hbs');
+    writeFileSync(f, `${readFileSync(f, 'utf8')}\n<!-- changed -->\n`);
+    expect(compileTemplates(dir)).not.toBe(a);
+  });
+
+  it('escape CRM strings: a team called <script> is text, not markup', () => {
+    const m = fixture();
+    const evil = '<script>alert("x")</script>';
+    m.segments.team[evil] = { csat_pct: { value: 50, n: 40 } };
+    m.segments.channel['<img src=x onerror=alert(1)>'] = { csat_pct: { value: 60, n: 40 } };
+    const html = renderHtml(buildReportModel(m, report, 'en'), DEFAULT_TEMPLATES);
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/<img/i);
+    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(html).toContain('&lt;b&gt;VIP&lt;/b&gt;');
+  });
+
+  it('escape a report title inside the CSS of the running header', () => {
+    const html = renderHtml(buildReportModel(fixture(), { ...report, title: 'A "quoted" </style><script>x</script>' }, 'en'), DEFAULT_TEMPLATES);
+    const style = html.slice(html.indexOf('<style>'), html.indexOf('</style>') + 8);
+    expect(style).toContain('@top-left { content: "A \\"quoted\\" \\3c /style>\\3c script>x\\3c /script>"; }');
+    expect(html).not.toMatch(/<script/i);
+  });
+
+  it('put the page counters into the footer in every locale', () => {
+    expect(cssString('Стр. ')).toBe('"Стр. "');
+    for (const locale of LOCALES) {
+      const html = renderHtml(buildReportModel(fixture(), { ...report, locale }, locale), DEFAULT_TEMPLATES);
+      expect(html).toMatch(/@bottom-right \{ content: "[^"]*" counter\(page\) "[^"]*" counter\(pages\)/);
+    }
+  });
+});
+
+describe('template errors name the file and line', () => {
+  it('syntax error', () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'partials', 'cover.hbs'), '<section>\n  {{#if title}}\n  <p>{{title}</p>\n{{/if}}\n');
+    expectTemplateError(() => compileTemplates(dir), 'partials/cover.hbs', 3, /syntax error/);
+  });
+
+  it('unknown helper', () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'partials', 'cover.hbs'), '<section>\n\n  <p>{{formatMoney title "EUR"}}</p>\n</section>\n');
+    expectTemplateError(() => compileTemplates(dir), 'partials/cover.hbs', 3, /unknown helper "formatMoney"/);
+  });
+
+  it('unknown partial', () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'report.hbs'), readFileSync(join(dir, 'report.hbs'), 'utf8').replace('{{> cover}}', '{{> frontPage}}'));
+    const line = readFileSync(join(dir, 'report.hbs'), 'utf8').split('\n').findIndex((l) => l.includes('frontPage')) + 1;
+    expectTemplateError(() => compileTemplates(dir), 'report.hbs', line, /unknown partial "frontPage"/);
+  });
+
+  it('unknown indicator id, as a literal (at compile time) and as a value (at render time)', () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'partials', 'cover.hbs'), '<section>\n<p>{{indicatorName "csat_percent"}}</p>\n</section>\n');
+    expectTemplateError(() => compileTemplates(dir), 'partials/cover.hbs', 2, /unknown indicator id "csat_percent"/);
+
+    const dir2 = temp();
+    writeFileSync(join(dir2, 'partials', 'cover.hbs'), '<section>\n\n\n<p>{{indicatorName title}}</p>\n</section>\n');
+    const model = buildReportModel(fixture(), report, 'en');
+    expectTemplateError(() => renderHtml(model, dir2), 'partials/cover.hbs', 4, /unknown indicator id "Monthly review"/);
+  });
+
+  it('unknown message key at render time', () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'partials', 'cover.hbs'), '<section>\n<p>{{t "labels.noSuchLabel"}}</p>\n</section>\n');
+    expectTemplateError(() => renderHtml(buildReportModel(fixture(), report, 'en'), dir), 'partials/cover.hbs', 2, /no message "labels.noSuchLabel"/);
+  });
+
+  it('lists every problem of a folder at once', () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'partials', 'cover.hbs'), '{{nope 1}}\n{{> missing}}\n');
+    writeFileSync(join(dir, 'partials', 'summary.hbs'), '{{#each x}}\n');
+    const problems = checkTemplates(dir).map((p) => p.message);
+    expect(problems).toEqual([
+      'partials/cover.hbs:1: unknown helper "nope"',
+      'partials/cover.hbs:2: unknown partial "missing"',
+      expect.stringMatching(/^partials\/summary\.hbs:\d+: syntax error/),
+    ]);
+  });
+});
+
+describe('locale messages', () => {
+  const en = messageKeys(builtinMessages('en')).sort();
+
+  it.each(LOCALES)('%s has exactly the keys of en', (locale) => {
+    expect(messageKeys(builtinMessages(locale)).sort()).toEqual(en);
+  });
+
+  it.each(LOCALES)('%s names and defines every indicator', (locale) => {
+    for (const id of INDICATOR_IDS) for (const part of ['name', 'population', 'value']) expect(typeof lookup(builtinMessages(locale), `indicators.${id}.${part}`)).toBe('string');
+  });
+
+  it.each(LOCALES)('%s uses only characters the embedded fonts can draw', (locale) => {
+    expect(uncoveredChars(codePointsOf(JSON.stringify(builtinMessages(locale))))).toEqual([]);
+  });
+});
+
+describe('fonts', () => {
+  it('read coverage from the real cmap of the woff2 files', () => {
+    const latin = familyCoverage('Noto Sans');
+    const sc = familyCoverage('Noto Sans SC');
+    for (const ch of 'AzЖё€') expect(latin.has(ch.codePointAt(0)!)).toBe(true);
+    for (const ch of '售后服务报告') expect(sc.has(ch.codePointAt(0)!)).toBe(true);
+    expect(uncoveredChars(codePointsOf('Team 🚀 售后'))).toEqual(['🚀']);
+  });
+});
