@@ -36,10 +36,11 @@ function expectIdentity(q: TableQuality, label: string): void {
  *  r19 Q12 valid, all three times equal                 -> used (equal times are in order)
  * Second file (dt= partition, BOM, CRLF, upper-case headers in another order, an extra column, a
  * quoted field with a comma, quotes and a line break, blank lines): Q13, Q14 used.
- * Third file (.csv.gz): Q15 used.
- * rowsRead 22 = missing_key 2 + bad_updated_at 3 + duplicates 3 + used 6 + bad_value 3 +
+ * Third file (.csv.gz): Q15 used; an older Q13 (duplicate) and a newer Q14 (wins across files: its
+ * created_at moves to September; the other file's Q14 becomes a duplicate).
+ * rowsRead 24 = missing_key 2 + bad_updated_at 3 + duplicates 5 + used 6 + bad_value 3 +
  *               missing_required 2 + out_of_range 2 + inconsistent_times 1.
- * ticket_volume (created in 2026-10): Q1 Q11 Q12 Q13 Q14 Q15 = 6.
+ * ticket_volume (created in 2026-10): Q1 Q11 Q12 Q13 Q15 = 5; September: Q14.
  */
 const TICKETS = csv(
   'ticket_id,created_at,first_response_at,resolved_at,contacts_count,reopened_count,has_error,updated_at',
@@ -69,7 +70,16 @@ const TICKETS_PART =
   '\r\n' +
   '2026-10-06T00:00:00Z,Q14,open,2026-10-09T12:00:00Z,y\r\n' +
   '\r\n';
-const TICKETS_GZ = gzipSync(Buffer.from(csv('ticket_id,created_at,updated_at', 'Q15,2026-10-10T00:00:00Z,2026-10-06T00:00:00Z')));
+const TICKETS_GZ = gzipSync(
+  Buffer.from(
+    csv(
+      'ticket_id,created_at,updated_at',
+      'Q15,2026-10-10T00:00:00Z,2026-10-06T00:00:00Z',
+      'Q13,2026-10-09T00:00:00Z,2026-10-01T00:00:00Z', // older than the other file's Q13: duplicate
+      'Q14,2026-09-15T00:00:00Z,2026-10-07T00:00:00Z', // newer than the other file's Q14: wins (created moves to September)
+    ),
+  ),
+);
 
 /*
  * Surveys (all sent 10-01, responded 10-02 unless said):
@@ -200,15 +210,15 @@ describe('data quality: dedup, validation, counts', () => {
   it('tickets: every reason, first-listed reason wins, greatest updated_at wins, newest invalid version rejects the record', () => {
     expect(m.dataQuality.tickets).toEqual({
       present: true,
-      rowsRead: 22,
-      duplicatesDropped: 3,
+      rowsRead: 24,
+      duplicatesDropped: 5,
       rejected: { missing_key: 2, bad_updated_at: 3, bad_value: 3, missing_required: 2, out_of_range: 2, inconsistent_times: 1 },
       recordsUsed: 6,
       newestUpdatedAt: '2026-10-20T08:00:00.123Z',
     });
     expectIdentity(m.dataQuality.tickets, 'tickets');
-    // Q2's older valid version is not used: only Q1 Q11 Q12 Q13 Q14 Q15 count.
-    expectIndicator(m, 'ticket_volume', { value: 6, n: 6, status: 'no_target' });
+    // Q2's older valid version is not used: only Q1 Q11 Q12 Q13 Q15 count (Q14's newest version is September).
+    expectIndicator(m, 'ticket_volume', { value: 5, n: 5, status: 'no_target', previous: 1 });
     // Q12's first response at created_at: 0 h; Q1 Q11..Q15 have none.
     expectIndicator(m, 'first_response_median_h', { value: 0, n: 1, status: 'met' });
   });
@@ -304,6 +314,14 @@ const FORMATS = csv(
   F('J3', '2026-10-10T06:00:00Z', 'true', '+'),
   F('J4', '2026-10-10T06:00:00Z', 'true', 'one'),
 );
+
+describe('a file without a required column', () => {
+  it('is a clear error naming the table, the file and the column', async () => {
+    await expect(openFixture({ 'tickets/dt=2026-10-01/a.csv': csv('ticket_id,updated_at', 'X,2026-10-01') })).rejects.toThrow(
+      /tickets.*dt=2026-10-01\/a\.csv.*created_at/,
+    );
+  });
+});
 
 describe('value formats', () => {
   let fx: Fixture;

@@ -37,7 +37,13 @@ export async function openFixture(files: Record<string, string | Buffer>): Promi
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, content);
   }
-  const engine = await openDuckDbEngine({ dataDir: root });
+  let engine: DuckDbEngine;
+  try {
+    engine = await openDuckDbEngine({ dataDir: root });
+  } catch (e) {
+    rmSync(root, { recursive: true, force: true });
+    throw e;
+  }
   return {
     root,
     engine,
