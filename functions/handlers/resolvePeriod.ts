@@ -14,7 +14,9 @@ export interface ResolvedPeriod extends StepEvent {
 
 export function createResolvePeriodHandler(deps: { reports: ReportsFile }) {
   return async (event: unknown): Promise<ResolvedPeriod> => {
-    const e = parseEvent(StartEventSchema, event);
+    // The state machine passes its own input as `start` and the execution name as `runId`.
+    const envelope = event as { start?: Record<string, unknown>; runId?: unknown };
+    const e = parseEvent(StartEventSchema, envelope?.start ? { ...envelope.start, runId: envelope.runId } : event);
     const report = reportById(deps.reports, e.reportId);
     const period = e.period ?? lastClosedPeriod(report.timezone, new Date(e.scheduledTime!));
     return { reportId: report.id, period, timezone: report.timezone, force: e.force, runId: e.runId };

@@ -1,0 +1,20 @@
+/** Lambda entry of the archive-and-deliver state (see ../deliver.ts). */
+import { S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SesTransport } from '../../deliver/transport.js';
+import { createDeliverHandler } from '../deliver.js';
+import { createLogger, loadReportsFrom, optionalInt, requireEnv } from '../runtime.js';
+
+const env = requireEnv(['CONFIG_DIR', 'ARCHIVE_BUCKET', 'SENDER']);
+const logger = createLogger('deliver');
+
+export const handler = createDeliverHandler({
+  s3: new S3Client({}),
+  transport: new SesTransport(new SESv2Client({}), { configurationSetName: process.env.SES_CONFIGURATION_SET || undefined }),
+  reports: loadReportsFrom(env.CONFIG_DIR),
+  archiveBucket: env.ARCHIVE_BUCKET,
+  sender: env.SENDER,
+  attachLimitBytes: optionalInt('ATTACH_LIMIT_BYTES', 7 * 1024 * 1024),
+  linkExpiresSeconds: optionalInt('LINK_EXPIRES_SECONDS', 7 * 24 * 3600),
+  logger,
+});

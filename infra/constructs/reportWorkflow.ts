@@ -1,0 +1,92 @@
+/**
+ * The report state machine: resolve period -> query (Athena) -> render -> archive and deliver.
+ * Each state has its own retry policy for the errors a retry can cure, with exponential backoff;
+ * any error that is left ends in one SNS notice to ops and a failed execution. Mail is sent only
+ * by the last state, which runs only after a complete report exists.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+export interface ReportWorkflowProps {
+  resolvePeriod: lambda.IFunction;
+  query: lambda.IFunction;
+  render: lambda.IFunction;
+  deliver: lambda.IFunction;
+  opsTopic: sns.ITopic;
+  logRetention: logs.RetentionDays;
+}
+
+/** Lambda's own transient failures (throttling, service errors), worth retrying in every state. */
+const LAMBDA_TRANSIENT = ['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'];
+
+export class ReportWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: ReportWorkflowProps) {
+    super(scope, id);
+
+    const notifyOps = new tasks.SnsPublish(this, 'NotifyOps', {
+      topic: props.opsTopic,
+      subject: 'Customer-service report run failed',
+      message: sfn.TaskInput.fromObject({
+        execution: sfn.JsonPath.executionName,
+        executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
+        input: sfn.JsonPath.objectAt('$$.Execution.Input'),
+        error: sfn.JsonPath.stringAt('$.error.Error'),
+        cause: sfn.JsonPath.stringAt('$.error.Cause'),
+        note: 'No e-mail was sent by this run unless the error is DeliveryInDoubtError; see its cause.',
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    notifyOps.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
+    const failed = new sfn.Fail(this, 'ReportFailed', { error: 'ReportFailed', cause: 'The run failed; ops were notified.' });
+    const onError = notifyOps.next(failed);
+
+    const step = (name: string, fn: lambda.IFunction, retries: sfn.RetryProps[], payload?: sfn.TaskInput) => {
+      const task = new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: fn,
+        payload,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+      });
+      task.addRetry({ errors: LAMBDA_TRANSIENT, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+      for (const r of retries) task.addRetry(r);
+      task.addCatch(onError, { errors: ['States.ALL'], resultPath: '$.error' });
+      return task;
+    };
+
+    const resolvePeriod = step('ResolvePeriod', props.resolvePeriod, [], sfn.TaskInput.fromObject({ start: sfn.JsonPath.objectAt('$'), runId: sfn.JsonPath.executionName }));
+    const query = step('QueryMetrics', props.query, [
+      // Athena answers FAILED for its own internal errors too; one late second try, then ops.
+      { errors: ['EngineError'], interval: Duration.seconds(60), maxAttempts: 1, backoffRate: 2 },
+      { errors: ['Sandbox.Timedout'], interval: Duration.seconds(30), maxAttempts: 1 },
+    ]);
+    const render = step('RenderReport', props.render, [
+      { errors: ['RenderTimeoutError', 'BrowserLaunchError', 'Sandbox.Timedout'], interval: Duration.seconds(10), maxAttempts: 2, backoffRate: 3 },
+    ]);
+    const deliver = step('ArchiveAndDeliver', props.deliver, [
+      // The mail server refused (nothing sent) or S3 failed: safe to try again. Never retried:
+      // ReportIncompleteError (nothing to send) and DeliveryInDoubtError (a person decides).
+      { errors: ['DeliverySendError', 'ArchiveError'], interval: Duration.seconds(30), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL },
+    ]);
+
+    const definition = resolvePeriod.next(query).next(render).next(deliver).next(new sfn.Succeed(this, 'Delivered'));
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: Duration.hours(2),
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'Logs', { retention: props.logRetention }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
+  }
+}
