@@ -18,7 +18,8 @@ export const ReportDefSchema = z
     organisation: z.string().default(''),
     locale: z.enum(LOCALES).default('en'),
     timezone: z.string().refine(isValidTimeZone, { message: 'unknown IANA time zone' }),
-    template: z.string().default('default'),
+    /** Templates folder: a name under templates/ (`default`), or a path (`./my-templates`) relative to the working directory. */
+    template: z.string().min(1).default('default'),
     /** Indicator ids to show; omitted = all 32, in catalog order. */
     indicators: z.array(indicatorId).optional(),
     breakdowns: z.array(z.enum(['team', 'channel'])).default(['team', 'channel']),

@@ -5,7 +5,7 @@
  *   renderHtml(model, templatesDir)             the final, self-contained HTML (fonts inlined)
  *   renderReport({ metrics, report, ... })      both, then the PDF, under one timeout
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import type { MetricsJson } from '../pipeline/model.js';
 import type { Locale, ReportDef } from '../pipeline/reportsConfig.js';
@@ -19,9 +19,13 @@ export { buildReportModel, type ReportModel } from './reportModel.js';
 export { TemplateError } from './templates.js';
 export { RenderTimeoutError } from './browser.js';
 
-/** The templates folder a report definition names (`template: default` -> templates/default). */
+/**
+ * The templates folder a report definition names: a bare name is a folder of the repository's
+ * templates/ (`default` -> templates/default); a path (`./analyst/templates`) is taken as is,
+ * relative to the working directory.
+ */
 export function templatesDirFor(report: Pick<ReportDef, 'template'>): string {
-  return join(TEMPLATES_ROOT, report.template);
+  return /[\\/]/.test(report.template) || report.template.startsWith('.') ? resolve(report.template) : join(TEMPLATES_ROOT, report.template);
 }
 
 export interface RenderedHtml {
