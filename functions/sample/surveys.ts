@@ -12,6 +12,7 @@ import { customerId, makeTicket, ticketId } from './tickets.js';
 import { DAY, HOUR, Style } from './time.js';
 
 const C = columnIndex('surveys');
+const TICKET_CUSTOMER = columnIndex('tickets').customer_id!;
 
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
@@ -46,7 +47,7 @@ function ticketSurvey(ctx: Context, type: 'csat' | 'nps', k: number, m: number, 
   v[C.response_id!] = `${type === 'csat' ? 'CS' : 'NPS'}-${pad(k + 1, 7)}`;
   v[C.survey_type!] = type;
   v[C.ticket_id!] = ticketId(ticketFor(ctx, plan, m, p, type === 'csat' ? 0.5 : 0.2));
-  v[C.customer_id!] = ticket.v[columnIndex('tickets').customer_id!] ?? null;
+  v[C.customer_id!] = ticket.v[TICKET_CUSTOMER] ?? null;
   v[C.channel!] = ticket.channel >= 0 ? channel.name : null;
   v[C.team!] = ticket.team >= 0 ? team.name : null;
   v[C.score!] = score;

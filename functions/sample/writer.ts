@@ -6,7 +6,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
-const FLUSH_BYTES = 256 * 1024;
+const BUFFER_BYTES = 128 * 1024;
 
 /** RFC 4180: quote a field holding a comma, quote or line break; double inner quotes. */
 export function csvField(v: string): string {
@@ -26,8 +26,8 @@ interface Part {
   fd: number;
   file: number;
   rows: number;
-  buf: string[];
-  bytes: number;
+  buf: Buffer;
+  used: number;
 }
 
 export class PartitionedCsvWriter {
@@ -53,7 +53,7 @@ export class PartitionedCsvWriter {
     if (!p) {
       const dir = join(this.tableDir, `dt=${dt}`);
       mkdirSync(dir, { recursive: true });
-      p = { dir, fd: -1, file: -1, rows: 0, buf: [], bytes: 0 };
+      p = { dir, fd: -1, file: -1, rows: 0, buf: Buffer.allocUnsafe(BUFFER_BYTES), used: 0 };
       this.parts.set(dt, p);
       this.openNext(p);
     } else if (p.rows >= this.maxRows) {
@@ -63,11 +63,8 @@ export class PartitionedCsvWriter {
     }
     let line = '';
     for (let i = 0; i < fields.length; i++) line += (i ? ',' : '') + csvField(fields[i]!);
-    line += this.eol;
-    p.buf.push(line);
-    p.bytes += line.length;
+    this.append(p, line + this.eol);
     p.rows++;
-    if (p.bytes >= FLUSH_BYTES) this.flush(p);
   }
 
   close(): void {
@@ -85,14 +82,24 @@ export class PartitionedCsvWriter {
     const path = join(p.dir, `part-${String(p.file).padStart(3, '0')}.csv`);
     this.files.push(path);
     p.fd = openSync(path, 'w');
-    p.buf.push(this.headerLine);
-    p.bytes += this.headerLine.length;
+    this.append(p, this.headerLine);
+  }
+
+  /** Encodes into the partition's buffer (a UTF-16 unit is at most 3 UTF-8 bytes). */
+  private append(p: Part, text: string): void {
+    if (p.used + text.length * 3 > p.buf.length) {
+      this.flush(p);
+      if (text.length * 3 > p.buf.length) {
+        writeSync(p.fd, text, null, 'utf8');
+        return;
+      }
+    }
+    p.used += p.buf.write(text, p.used, 'utf8');
   }
 
   private flush(p: Part): void {
-    if (p.buf.length === 0) return;
-    writeSync(p.fd, p.buf.join(''), null, 'utf8');
-    p.buf = [];
-    p.bytes = 0;
+    if (p.used === 0) return;
+    writeSync(p.fd, p.buf, 0, p.used);
+    p.used = 0;
   }
 }
