@@ -1,0 +1,120 @@
+/**
+ * npm run deliver -- [--report ID --period YYYY-MM --out DIR | --pdf FILE --metrics FILE]
+ *                    [--archive DIR] [--outbox DIR | --smtp smtp://host:port] [--from ADDR] [--to A,B]
+ *                    [--force] [--attach-limit BYTES]
+ *
+ * The archive-and-deliver step, locally: stores the PDF and metrics.json under
+ * <archive>/reports/<id>/<period>/ and writes the message as .eml to an outbox folder (default)
+ * or sends it through an SMTP server. Like on AWS, a report and period is mailed once unless
+ * --force.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command } from 'commander';
+
+/** Bad command-line input, reported as one line with exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+import { LocalArchive } from '../deliver/archive.js';
+import { archiveReport, assertCompleteReport, deliverReport } from '../deliver/deliver.js';
+import { OutboxTransport, SmtpTransport, type MailTransport } from '../deliver/transport.js';
+import { loadReports } from '../pipeline/reportsConfig.js';
+
+interface Options {
+  report?: string;
+  period?: string;
+  out: string;
+  pdf?: string;
+  metrics?: string;
+  archive: string;
+  outbox: string;
+  smtp?: string;
+  from: string;
+  to?: string;
+  force: boolean;
+  attachLimit: string;
+  config: string;
+}
+
+function readOrFail(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('deliver')
+    .description('Archive a rendered report and e-mail it once (.eml outbox or SMTP).')
+    .option('--report <id>', 'report id (default: from metrics.json)')
+    .option('--period <YYYY-MM>', 'period (default: from metrics.json)')
+    .option('--out <dir>', 'folder holding <id>-<period>.pdf and .metrics.json (npm run report output)', 'out')
+    .option('--pdf <file>', 'the PDF (default: <out>/<id>-<period>.pdf)')
+    .option('--metrics <file>', 'metrics.json (default: <out>/<id>-<period>.metrics.json)')
+    .option('--archive <dir>', 'archive folder', join('out', 'archive'))
+    .option('--outbox <dir>', 'write the message as .eml here', join('out', 'outbox'))
+    .option('--smtp <url>', 'send through this SMTP server instead (smtp://host:port)')
+    .option('--from <address>', 'sender', 'Service reports <reports@localhost>')
+    .option('--to <addresses>', 'comma-separated recipients (default: the report definition)')
+    .option('--force', 'send even if this report and period was already delivered', false)
+    .option('--attach-limit <bytes>', 'largest encoded PDF to attach; larger ones are linked', String(7 * 1024 * 1024))
+    .option('--config <dir>', 'config folder', 'config')
+    .exitOverride();
+  program.parse(argv, { from: 'user' });
+  const o = program.opts<Options>();
+
+  if (!o.pdf || !o.metrics) {
+    if (!o.report || !o.period) throw new UsageError('give --pdf and --metrics, or --report and --period (with --out)');
+  }
+  const base = o.report && o.period ? join(o.out, `${o.report}-${o.period}`) : '';
+  const metricsBytes = readOrFail(o.metrics ?? `${base}.metrics.json`, 'metrics file');
+  const pdf = new Uint8Array(readOrFail(o.pdf ?? `${base}.pdf`, 'PDF'));
+  const m = JSON.parse(metricsBytes.toString('utf8')) as { reportId?: string; period?: { id?: string } };
+  const reportId = o.report ?? m.reportId ?? '';
+  const period = o.period ?? m.period?.id ?? '';
+  assertCompleteReport(reportId, period, pdf, metricsBytes);
+
+  const def = loadReports(join(o.config, 'reports.yaml')).reports.find((r) => r.id === reportId);
+  if (!def) throw new UsageError(`no report "${reportId}" in ${o.config}/reports.yaml`);
+  const recipients = o.to ? o.to.split(',').map((s) => s.trim()).filter(Boolean) : def.recipients;
+  const attachLimitBytes = Number(o.attachLimit);
+  if (!Number.isInteger(attachLimitBytes) || attachLimitBytes < 0) throw new UsageError(`--attach-limit must be a number of bytes, got ${o.attachLimit}`);
+
+  const archive = new LocalArchive(o.archive);
+  const transport: MailTransport = o.smtp ? new SmtpTransport(o.smtp) : new OutboxTransport(o.outbox);
+  const keys = await archiveReport({ archive, reportId, period, pdf, metrics: metricsBytes });
+  console.log(`archived: ${join(archive.location, keys.pdf)}`);
+  const outcome = await deliverReport({
+    archive,
+    transport,
+    report: { id: def.id, title: def.title, locale: def.locale, recipients },
+    period,
+    from: o.from,
+    attachLimitBytes,
+    linkExpiresSeconds: 7 * 24 * 3600,
+    force: o.force,
+    runId: `cli-${new Date().toISOString().replace(/[-:.]/g, '')}`,
+  });
+  if (outcome.status === 'sent') {
+    console.log(`sent to ${recipients.join(', ')} via ${transport.kind}: ${outcome.record.providerId}${outcome.record.attached ? '' : ' (PDF linked, not attached)'}`);
+  } else if (outcome.status === 'already_sent') {
+    console.log(`not sent: ${reportId} ${period} was already delivered at ${outcome.record.sentAt} (use --force to send again)`);
+  } else {
+    console.log(`not sent: ${reportId} has no recipients (config/reports.yaml or --to)`);
+  }
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: Error & { code?: string }) => {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exit(0);
+      if (!e.code?.startsWith('commander.')) console.error(`deliver: ${e.message}`);
+      process.exit(e.name === 'DeliveryInDoubtError' ? 3 : 2);
+    },
+  );
+}
