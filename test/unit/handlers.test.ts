@@ -1,0 +1,251 @@
+/**
+ * The Lambda adapters, each with its AWS clients mocked: the query step runs the real indicator
+ * SQL through the Athena engine against a mocked Athena whose answers come from DuckDB over a
+ * small fixture (split into many pages), so metrics.json must equal a direct DuckDB run; plus
+ * Athena failure and throttling, period resolution, and env checks.
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  TooManyRequestsException,
+  type Row,
+} from '@aws-sdk/client-athena';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openDuckDbEngine, type DuckDbEngine } from '../../functions/engine/duckdbEngine.js';
+import { createQueryHandler } from '../../functions/handlers/query.js';
+import { createRenderHandler } from '../../functions/handlers/render.js';
+import { createResolvePeriodHandler } from '../../functions/handlers/resolvePeriod.js';
+import { InvalidEventError, MissingEnvError, requireEnv } from '../../functions/handlers/runtime.js';
+import { computeMetrics } from '../../functions/pipeline/computeMetrics.js';
+import type { MetricsJson } from '../../functions/pipeline/model.js';
+import { parseReports } from '../../functions/pipeline/reportsConfig.js';
+import { DEFAULT_TARGETS } from '../../functions/pipeline/targets.js';
+
+const athenaMock = mockClient(AthenaClient);
+const s3Mock = mockClient(S3Client);
+const logger = new Logger({ serviceName: 'handlers-test', logLevel: 'SILENT' });
+const reports = parseReports(
+  `reports:
+  - id: ops-review
+    title: Ops review
+    timezone: Europe/Moscow
+    recipients: [a@example.com]
+  - id: cn-review
+    title: CN review
+    locale: zh-CN
+    timezone: Asia/Shanghai
+    recipients: [b@example.com]
+`,
+  'test-reports.yaml',
+);
+const NOW = new Date('2026-11-01T05:00:00.000Z');
+
+let dir: string;
+let duck: DuckDbEngine;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'handlers-'));
+  mkdirSync(join(dir, 'tickets', 'dt=2026-10-31'), { recursive: true });
+  mkdirSync(join(dir, 'customers'), { recursive: true });
+  const tickets = ['ticket_id,created_at,first_response_at,resolved_at,status,channel,team,contacts_count,reopened_count,has_error,updated_at'];
+  for (let i = 0; i < 14; i++) {
+    const day = String(1 + i).padStart(2, '0');
+    tickets.push(`T${i},2026-10-${day}T08:00:00Z,2026-10-${day}T${i % 2 ? '09' : '20'}:00:00Z,2026-10-${day}T22:00:00Z,solved,${i % 3 ? 'email' : 'chat'},${i % 2 ? 'Alpha' : 'Beta'},1,${i === 3 ? 1 : 0},${i === 5},2026-10-31T00:00:00Z`);
+  }
+  tickets.push('T2,2026-10-03T08:00:00Z,,,open,email,Alpha,1,0,false,2026-10-01T00:00:00Z'); // older version: a duplicate
+  tickets.push('T99,not-a-date,,,open,email,Alpha,1,0,false,2026-10-20T00:00:00Z'); // bad_value
+  writeFileSync(join(dir, 'tickets', 'dt=2026-10-31', 'a.csv'), tickets.join('\n'));
+  writeFileSync(join(dir, 'customers', 'c.csv'), 'customer_id,created_at,churned_at,updated_at\nC1,2025-01-01,,2025-01-01\nC2,2025-02-01,2026-10-10,2026-10-10\n');
+  duck = await openDuckDbEngine({ dataDir: dir });
+});
+afterAll(async () => {
+  await duck?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  athenaMock.reset();
+  s3Mock.reset();
+});
+
+const ATHENA_TYPE: Record<string, string> = { DOUBLE: 'double', BIGINT: 'bigint', INTEGER: 'integer', VARCHAR: 'varchar', BOOLEAN: 'boolean', HUGEINT: 'bigint' };
+const PAGE_ROWS = 3;
+
+/** Athena's protocol over DuckDB's answers: header row on page 1, PAGE_ROWS rows per page, text cells. */
+function athenaBackedByDuckDb(opts: { failWith?: string; throttleStartOnce?: boolean } = {}) {
+  const sqlById = new Map<string, string>();
+  let n = 0;
+  let throttled = false;
+  athenaMock.on(StartQueryExecutionCommand).callsFake(async (input: { QueryString: string }) => {
+    if (opts.throttleStartOnce && !throttled) {
+      throttled = true;
+      throw new TooManyRequestsException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } });
+    }
+    const id = `q${++n}`;
+    sqlById.set(id, input.QueryString);
+    return { QueryExecutionId: id };
+  });
+  athenaMock.on(GetQueryExecutionCommand).callsFake(async (input: { QueryExecutionId: string }) => ({
+    QueryExecution: {
+      QueryExecutionId: input.QueryExecutionId,
+      Status: opts.failWith
+        ? { State: 'FAILED', StateChangeReason: opts.failWith, AthenaError: { ErrorCategory: 2, ErrorType: 1006, ErrorMessage: opts.failWith } }
+        : { State: 'SUCCEEDED' },
+      Statistics: { DataScannedInBytes: 1234 },
+    },
+  }));
+  const pages = new Map<string, { columns: { Name: string; Type: string }[]; rows: Row[] }>();
+  athenaMock.on(GetQueryResultsCommand).callsFake(async (input: { QueryExecutionId: string; NextToken?: string }) => {
+    let result = pages.get(input.QueryExecutionId);
+    if (!result) {
+      const reader = await duck.connection.runAndReadAll(sqlById.get(input.QueryExecutionId)!);
+      const names = reader.columnNames();
+      const types = reader.columnTypes().map((t) => ATHENA_TYPE[String(t)] ?? 'varchar');
+      const rows = reader.getRowsJS().map((r) => ({ Data: r.map((v) => (v === null ? {} : { VarCharValue: String(v) })) }));
+      result = { columns: names.map((Name, i) => ({ Name, Type: types[i]! })), rows };
+      pages.set(input.QueryExecutionId, result);
+    }
+    const start = input.NextToken ? Number(input.NextToken) : 0;
+    const slice = result.rows.slice(start, start + PAGE_ROWS);
+    const header = start === 0 ? [{ Data: result.columns.map((c) => ({ VarCharValue: c.Name })) }] : [];
+    const next = start + PAGE_ROWS < result.rows.length ? String(start + PAGE_ROWS) : undefined;
+    return { ResultSet: { ResultSetMetadata: { ColumnInfo: result.columns }, Rows: [...header, ...slice] }, NextToken: next };
+  });
+}
+
+function curatedListing(present: string[]) {
+  s3Mock.on(ListObjectsV2Command).callsFake(async (input: { Prefix: string }) => {
+    const table = input.Prefix.split('/')[1]!;
+    return present.includes(table) ? { KeyCount: 1, Contents: [{ Key: `${input.Prefix}dt=2026-10-31/a.csv.parquet` }] } : { KeyCount: 0 };
+  });
+  s3Mock.on(PutObjectCommand).resolves({});
+}
+
+const queryHandler = () =>
+  createQueryHandler({
+    athena: new AthenaClient({ region: 'eu-west-1' }),
+    s3: new S3Client({ region: 'eu-west-1' }),
+    reports,
+    targets: DEFAULT_TARGETS,
+    workgroup: 'reports-wg',
+    database: 'crm',
+    curatedBucket: 'exports',
+    curatedPrefix: 'curated',
+    archiveBucket: 'archive',
+    logger,
+    engine: { sleep: async () => {}, pollIntervalMs: 1 },
+    now: () => NOW,
+  });
+
+describe('query step (Athena mocked)', () => {
+  it('pages through every result and writes the same metrics.json as a direct DuckDB run', async () => {
+    // Prepare
+    athenaBackedByDuckDb();
+    curatedListing(['tickets', 'customers']);
+    // Act
+    const out = await queryHandler()({ reportId: 'ops-review', period: '2026-10', runId: 'run-1', force: false });
+    // Assess
+    const expected = await computeMetrics({ engine: duck, period: '2026-10', timezone: 'Europe/Moscow', targets: DEFAULT_TARGETS, reportId: 'ops-review', locale: 'en', now: NOW });
+    const put = s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input;
+    expect(put).toMatchObject({ Bucket: 'archive', Key: 'work/run-1/metrics.json' });
+    const written = JSON.parse(String(put.Body)) as MetricsJson;
+    expect(written).toEqual(expected);
+    expect(written.dataQuality.tickets).toMatchObject({ present: true, rowsRead: 16, duplicatesDropped: 1, recordsUsed: 14, rejected: { bad_value: 1 } });
+    expect(out).toMatchObject({ reportId: 'ops-review', period: '2026-10', runId: 'run-1', metricsKey: 'work/run-1/metrics.json' });
+    const paged = athenaMock.commandCalls(GetQueryResultsCommand).filter((c) => c.args[0].input.NextToken);
+    expect(paged.length).toBeGreaterThan(0);
+    const starts = athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
+    expect(starts).toHaveLength(2); // one query per present table
+    expect(starts.every((s) => s.WorkGroup === 'reports-wg' && s.QueryExecutionContext?.Database === 'crm')).toBe(true);
+  });
+
+  it('fails with Athena\'s reason when a query FAILED, and writes nothing', async () => {
+    athenaBackedByDuckDb({ failWith: 'TABLE_NOT_FOUND: line 3:8: Table awsdatacatalog.crm.tickets does not exist' });
+    curatedListing(['tickets']);
+    const err = await queryHandler()({ reportId: 'ops-review', period: '2026-10', runId: 'run-2' }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).name).toBe('EngineError');
+    expect((err as Error).message).toMatch(/FAILED.*TABLE_NOT_FOUND/);
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('rides out Athena throttling', async () => {
+    athenaBackedByDuckDb({ throttleStartOnce: true });
+    curatedListing(['customers']);
+    const out = await queryHandler()({ reportId: 'ops-review', period: '2026-10', runId: 'run-3' });
+    expect(out.metricsKey).toBe('work/run-3/metrics.json');
+    expect(athenaMock.commandCalls(StartQueryExecutionCommand)).toHaveLength(2);
+  });
+
+  it('rejects an unknown report or a malformed period before querying', async () => {
+    await expect(queryHandler()({ reportId: 'nope', period: '2026-10', runId: 'r' })).rejects.toThrow(InvalidEventError);
+    await expect(queryHandler()({ reportId: 'ops-review', period: '2026-1', runId: 'r' })).rejects.toThrow(/period/);
+    expect(athenaMock.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
+  });
+});
+
+describe('resolve period step', () => {
+  const resolve = createResolvePeriodHandler({ reports });
+  const start = (s: Record<string, unknown>) => resolve({ start: s, runId: 'exec-1' });
+
+  it('reports on the month that closed before the schedule fired, in the report time zone', async () => {
+    // 00:30 on 1 November in Moscow is still 31 October in UTC.
+    expect(await start({ reportId: 'ops-review', scheduledTime: '2026-10-31T21:30:00Z' })).toMatchObject({ period: '2026-10', timezone: 'Europe/Moscow', runId: 'exec-1', force: false });
+    // 23:59 on 31 October in Moscow: October has not closed yet.
+    expect((await start({ reportId: 'ops-review', scheduledTime: '2026-10-31T20:59:00Z' })).period).toBe('2026-09');
+    expect((await start({ reportId: 'cn-review', scheduledTime: '2027-01-01T00:00:00Z' })).period).toBe('2026-12');
+  });
+
+  it('takes an explicit period (backfill) and force', async () => {
+    expect(await start({ reportId: 'cn-review', period: '2025-03', force: true })).toMatchObject({ period: '2025-03', force: true });
+  });
+
+  it('rejects bad input naming the problem', async () => {
+    await expect(start({ reportId: 'nope', period: '2025-03' })).rejects.toThrow(/unknown report "nope"/);
+    await expect(start({ reportId: 'ops-review' })).rejects.toThrow(/period or scheduledTime/);
+    await expect(start({ reportId: 'ops-review', period: '2025-3' })).rejects.toThrow(InvalidEventError);
+  });
+});
+
+describe('render step', () => {
+  it('renders metrics.json from the run scratch space into a PDF beside it', async () => {
+    const metrics = { schemaVersion: 1, reportId: 'ops-review', period: { id: '2026-10' } };
+    // The part of the SDK's stream body the handler uses.
+    const body = { transformToString: async () => JSON.stringify(metrics) };
+    s3Mock.on(GetObjectCommand).resolves({ Body: body as never });
+    s3Mock.on(PutObjectCommand).resolves({});
+    const seen: unknown[] = [];
+    const render = createRenderHandler({
+      s3: new S3Client({ region: 'eu-west-1' }),
+      reports,
+      archiveBucket: 'archive',
+      logger,
+      render: async ({ metrics: m, report }) => {
+        seen.push([m, report.id]);
+        return { pdf: new Uint8Array([37, 80, 68, 70]) };
+      },
+    });
+    const out = await render({ reportId: 'ops-review', period: '2026-10', runId: 'run-9' });
+    expect(seen).toEqual([[metrics, 'ops-review']]);
+    expect(s3Mock.commandCalls(GetObjectCommand)[0]!.args[0].input).toMatchObject({ Bucket: 'archive', Key: 'work/run-9/metrics.json' });
+    expect(s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input).toMatchObject({ Bucket: 'archive', Key: 'work/run-9/report.pdf', ContentType: 'application/pdf' });
+    expect(out).toMatchObject({ pdfKey: 'work/run-9/report.pdf', pdfBytes: 4 });
+  });
+});
+
+describe('configuration at cold start', () => {
+  it('names every missing environment variable', () => {
+    expect(() => requireEnv(['ARCHIVE_BUCKET', 'SENDER', 'CONFIG_DIR'], { CONFIG_DIR: '/x', SENDER: '' })).toThrow(
+      new MissingEnvError(['ARCHIVE_BUCKET', 'SENDER']),
+    );
+    expect(() => requireEnv(['A'], {})).toThrow(/missing environment variable: A$/);
+    expect(requireEnv(['A'], { A: '1' })).toEqual({ A: '1' });
+  });
+});
