@@ -6,6 +6,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AthenaClient } from '@aws-sdk/client-athena';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createAthenaEngine, type AthenaEngineOptions } from '../engine/athenaEngine.js';
+import type { QueryEngine } from '../engine/engine.js';
 import { workKeys } from '../deliver/keys.js';
 import { computeMetrics } from '../pipeline/computeMetrics.js';
 import type { ReportsFile } from '../pipeline/reportsConfig.js';
@@ -23,6 +24,11 @@ export interface QueryDeps {
   curatedPrefix: string;
   archiveBucket: string;
   logger: Logger;
+  /**
+   * The engine to query; default: Athena with the settings above. (The local integration test
+   * passes DuckDB over the curated Parquet here, standing in for Athena.)
+   */
+  openEngine?: () => Promise<QueryEngine>;
   /** Engine tuning (tests inject a sleep that returns at once). */
   engine?: Pick<AthenaEngineOptions, 'sleep' | 'pollIntervalMs' | 'timeoutMs'>;
   now?: () => Date;
@@ -39,7 +45,7 @@ export function createQueryHandler(deps: QueryDeps) {
     deps.logger.appendKeys({ reportId: e.reportId, period: e.period, runId: e.runId });
     try {
       const report = reportById(deps.reports, e.reportId);
-      const engine = createAthenaEngine({
+      const engine = deps.openEngine ? await deps.openEngine() : createAthenaEngine({
         athena: deps.athena,
         s3: deps.s3,
         workgroup: deps.workgroup,
