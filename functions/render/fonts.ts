@@ -166,17 +166,31 @@ export function codePointsOf(text: string): Set<number> {
   return out;
 }
 
-/** The faces (of every weight) holding a glyph for at least one of the code points. */
-export function facesFor(codePoints: Set<number>): FontFace[] {
-  return fontFaces().filter((f) => {
-    let cmap: Set<number> | undefined;
-    for (const cp of codePoints) {
-      if (!inRanges(cp, f.ranges)) continue;
-      cmap ??= woff2Cmap(f.file);
-      if (cmap.has(cp)) return true;
+/** Family order of the page's font stack: Chinese pages draw Latin with Noto Sans SC too. */
+export function familyOrder(locale?: string): string[] {
+  const all = FONT_FAMILIES.map((f) => f.family as string);
+  return locale === 'zh-CN' ? ['Noto Sans SC', ...all.filter((f) => f !== 'Noto Sans SC')] : all;
+}
+
+/**
+ * The faces (both weights) the browser will actually use for these code points: for each code
+ * point, the subset of the first family in the stack that has a glyph for it, as CSS font
+ * fallback picks it. A code point Noto Sans covers never pulls in a Noto Sans SC subset.
+ */
+export function facesFor(codePoints: Set<number>, families: string[] = familyOrder()): FontFace[] {
+  const faces = fontFaces();
+  const chosen = new Set<string>(); // family|subset file name without weight
+  const subsetKey = (f: FontFace) => `${f.family}|${f.file.replace(/-\d00-normal\.woff2$/, '')}`;
+  for (const cp of codePoints) {
+    for (const family of families) {
+      const hit = faces.find((f) => f.family === family && f.weight === FONT_WEIGHTS[0] && inRanges(cp, f.ranges) && woff2Cmap(f.file).has(cp));
+      if (hit) {
+        chosen.add(subsetKey(hit));
+        break;
+      }
     }
-    return false;
-  });
+  }
+  return faces.filter((f) => chosen.has(subsetKey(f)));
 }
 
 /** Code points no embedded font has a glyph for: these would draw as an empty box. */
@@ -196,9 +210,9 @@ export function familyCoverage(family: string): Set<number> {
   return out;
 }
 
-/** @font-face rules with base64 woff2 for the subsets `text` needs. */
-export function fontFaceCss(text: string): string {
-  return facesFor(codePointsOf(text))
+/** @font-face rules with base64 woff2 for the subsets `text` needs, for a page in `locale`. */
+export function fontFaceCss(text: string, locale?: string): string {
+  return facesFor(codePointsOf(text), familyOrder(locale))
     .map((f) => {
       let b64 = base64Cache.get(f.file);
       if (!b64) {

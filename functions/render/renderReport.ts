@@ -38,7 +38,7 @@ export interface RenderedHtml {
 export function renderHtmlWithReport(model: ReportModel, templatesDir: string): RenderedHtml {
   const compiled = compileTemplates(templatesDir);
   const body = compiled.render(model);
-  const fonts = `<style id="embedded-fonts">\n${fontFaceCss(body)}\n</style>`;
+  const fonts = `<style id="embedded-fonts">\n${fontFaceCss(body, model.locale)}\n</style>`;
   const at = body.search(/<\/head>/i);
   const html = at >= 0 ? `${body.slice(0, at)}${fonts}\n${body.slice(at)}` : `${fonts}\n${body}`;
   return { html, missingGlyphs: uncoveredChars(codePointsOf(stripTags(body))) };
