@@ -230,7 +230,8 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
       warnText: formatValue(def.id, r.warn, locale),
       status: r.status,
       statusWord: t(`status.${r.status}`),
-      lowSample: r.lowSample,
+      // "*" marks a figure resting on few cases; a missing figure (n = 0) has nothing to mark.
+      lowSample: r.lowSample && r.value !== null,
       previous: r.previous,
       previousText: formatValue(def.id, r.previous, locale),
       change,
