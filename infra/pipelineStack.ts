@@ -131,7 +131,7 @@ export class PipelineStack extends Stack {
         pruneCommands: [
           `find "$OUT/node_modules/@fontsource" -type f -name '*.woff*' ${FONT_WEIGHTS.map((w) => `! -name '*-${w}-*'`).join(' ')} -delete`,
         ],
-        environment: { ARCHIVE_BUCKET: archive.bucketName, TEMPLATES_DIR: '/var/task/templates' },
+        environment: { ARCHIVE_BUCKET: archive.bucketName },
       }),
       deliver: fn('Deliver', {
         ...common,

@@ -5,7 +5,7 @@
  * naming each file or context key and what is wrong with it.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { parseMapping, type Mapping } from '../functions/engine/mappings.js';
 import { ConfigError, formatZodIssues } from '../functions/pipeline/configErrors.js';
@@ -88,7 +88,13 @@ export function loadSettings(get: (key: string) => unknown, rootDir: string): Se
   const mappingFile = ctx.success ? ctx.data.mappingFile : undefined;
   const mapping = mappingFile ? attempt(() => parseMapping(read(mappingFile), `config/${mappingFile}`)) : undefined;
   for (const template of new Set(reports?.reports.map((r) => r.template) ?? [])) {
-    const dir = join(templatesDir, template);
+    // As the renderer resolves it: a name is a folder under templates/, a path is relative to the project.
+    const isPath = /[\\/]/.test(template) || template.startsWith('.');
+    const dir = isPath ? resolve(rootDir, template) : join(templatesDir, template);
+    if (isPath && !dir.startsWith(templatesDir + sep)) {
+      problems.push(`config/reports.yaml: template "${template}" is outside templates/, which is all the render function receives`);
+      continue;
+    }
     if (!existsSync(dir)) {
       problems.push(`templates/${template}: folder not found (named by config/reports.yaml)`);
       continue;

@@ -1,11 +1,11 @@
 /** Lambda entry of the render state (see ../render.ts): Chromium from @sparticuz/chromium. */
-import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { renderReport } from '../../render/renderReport.js';
 import { createRenderHandler } from '../render.js';
 import { createLogger, loadReportsFrom, requireEnv } from '../runtime.js';
 
-const env = requireEnv(['CONFIG_DIR', 'ARCHIVE_BUCKET', 'TEMPLATES_DIR']);
+// The bundle sits two folders deep in the package, so the renderer finds templates/ beside it.
+const env = requireEnv(['CONFIG_DIR', 'ARCHIVE_BUCKET']);
 const logger = createLogger('render');
 
 export const handler = createRenderHandler({
@@ -13,7 +13,7 @@ export const handler = createRenderHandler({
   reports: loadReportsFrom(env.CONFIG_DIR),
   archiveBucket: env.ARCHIVE_BUCKET,
   render: async ({ metrics, report }) => {
-    const out = await renderReport({ metrics, report, templatesDir: join(env.TEMPLATES_DIR, report.template), timeoutMs: 120_000 });
+    const out = await renderReport({ metrics, report, timeoutMs: 120_000 });
     if (out.blocked.length) logger.warn('the page tried to load blocked URLs', { blocked: out.blocked });
     if (out.missingGlyphs.length) logger.warn('characters without a glyph in the embedded fonts', { missingGlyphs: out.missingGlyphs });
     return out;
