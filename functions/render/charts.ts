@@ -43,6 +43,8 @@ export interface TrendChartOptions {
   locale: string;
   targetLabel: string;
   warnLabel: string;
+  /** Written across an empty chart (no value in any month). */
+  emptyLabel?: string;
 }
 
 /** Trend over the 12 periods with the target (dashed) and warning (dotted) lines. */
@@ -70,10 +72,16 @@ export function trendChartSvg(ind: ChartInd, opts: TrendChartOptions): string {
     parts.push(`<line class="grid" x1="${m.left}" x2="${w - m.right}" y1="${yy}" y2="${yy}"/>`);
     parts.push(`<text class="tick" x="${m.left - 4}" y="${yy}" dy="0.32em" text-anchor="end">${escapeXml(formatTick(ind.id, tk, step, opts.locale))}</text>`);
   }
+  // Month labels: every month when they fit, else every other one (always the last).
+  const labels = periods.map((p) => formatMonthShort(p, opts.locale));
+  const textWidth = (t: string) => [...t].reduce((w, ch) => w + (ch.codePointAt(0)! > 0x2e80 ? 1 : 0.56), 0) * 7.5;
+  const spacing = periods.length > 1 ? (x(periods[1]!)! - x(periods[0]!)!) : Infinity;
+  const every = Math.max(...labels.map(textWidth)) + 3 > spacing ? 2 : 1;
   periods.forEach((p, i) => {
+    if ((periods.length - 1 - i) % every !== 0) return;
     const xx = r1(x(p)!);
     const isYearStart = p.endsWith('-01') || i === 0;
-    const text = formatMonthShort(p, opts.locale);
+    const text = labels[i]!;
     parts.push(`<text class="tick${isYearStart ? ' tick-year' : ''}" x="${xx}" y="${h - 5}" text-anchor="middle">${escapeXml(text)}</text>`);
   });
   const refLine = (v: number, cls: string, text: string) => {
@@ -95,6 +103,9 @@ export function trendChartSvg(ind: ChartInd, opts: TrendChartOptions): string {
     parts.push(`<circle class="pt${d.low ? ' pt-low' : ''}${last ? ' pt-last' : ''}" cx="${r1(x(d.p)!)}" cy="${r1(y(d.v))}" r="${last ? 3 : 2}"/>`);
   });
   parts.push(`<line class="axis" x1="${m.left}" x2="${w - m.right}" y1="${h - m.bottom}" y2="${h - m.bottom}"/>`);
+  if (values.length === 0 && opts.emptyLabel) {
+    parts.push(`<text class="empty-label" x="${r1((m.left + w - m.right) / 2)}" y="${r1((m.top + h - m.bottom) / 2)}" dy="0.32em" text-anchor="middle">${escapeXml(opts.emptyLabel)}</text>`);
+  }
   parts.push('</svg>');
   return parts.join('');
 }

@@ -137,6 +137,11 @@ export function formatDateTime(iso: string, timeZone: string, locale: Locale | s
   return fixSpaces(dtf(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(new Date(iso)));
 }
 
+/** An instant as a short date and time in the report's time zone (for tables). */
+export function formatDateTimeShort(iso: string, timeZone: string, locale: Locale | string): string {
+  return fixSpaces(dtf(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(new Date(iso)));
+}
+
 /** An instant as a date in the report's time zone. */
 export function formatDate(iso: string, timeZone: string, locale: Locale | string): string {
   return fixSpaces(dtf(locale, { dateStyle: 'medium', timeZone }).format(new Date(iso)));

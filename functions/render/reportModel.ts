@@ -4,10 +4,10 @@
  * the chart helpers, from the same formatters), so templates only place text.
  */
 import { CATEGORIES, INDICATORS, type Category, type Direction, type IndicatorDef, type SegmentKind, type TableName, TABLES } from '../pipeline/catalog.js';
-import type { IndicatorResult, MetricsJson, RejectReason, Status, TrendPoint } from '../pipeline/model.js';
+import { REJECT_REASONS, type IndicatorResult, type MetricsJson, type RejectReason, type Status, type TrendPoint } from '../pipeline/model.js';
 import { shiftPeriod } from '../pipeline/period.js';
 import type { Locale, ReportDef } from '../pipeline/reportsConfig.js';
-import { EMPTY, fractionDigits, formatChange, formatDate, formatDateRange, formatDateTime, formatInt, formatMonthYearShort, formatPeriod, formatShare, formatValue } from './format.js';
+import { EMPTY, fractionDigits, formatChange, formatDate, formatDateRange, formatDateTime, formatDateTimeShort, formatInt, formatMonthYearShort, formatPeriod, formatShare, formatValue } from './format.js';
 import { builtinMessages, msg, type Messages } from './messages.js';
 
 export type Tone = 'good' | 'bad' | 'neutral';
@@ -125,7 +125,13 @@ export interface ReportModel {
   categories: CategoryModel[];
   indicators: Record<string, IndicatorModel>;
   highlights: HighlightGroup[];
-  dataQuality: { tables: TableQualityModel[]; staleAfterDays: number; warnings: string[] };
+  dataQuality: {
+    tables: TableQualityModel[];
+    /** Rejected records as a matrix: one row per reason that occurs, one count per table (columns = tables). */
+    reasons: { reason: string; counts: string[] }[];
+    staleAfterDays: number;
+    warnings: string[];
+  };
   breakdownKinds: SegmentKind[];
 }
 
@@ -291,13 +297,17 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
           .sort((a, b) => b[1] - a[1])
           .map(([reason, n]) => ({ reason: t(`reasons.${reason}`), countText: formatInt(n, locale) })),
         recordsUsedText: q.present ? formatInt(q.recordsUsed, locale) : EMPTY,
-        newestText: q.newestUpdatedAt ? formatDateTime(q.newestUpdatedAt, tz, locale) : EMPTY,
+        newestText: q.newestUpdatedAt ? formatDateTimeShort(q.newestUpdatedAt, tz, locale) : EMPTY,
         state,
         stateWord: t(`labels.dq_${state}`),
         warning,
       };
     });
-    return { tables, staleAfterDays: report.staleAfterDays, warnings: tables.flatMap((x) => (x.warning ? [x.warning] : [])) };
+    const reasons = REJECT_REASONS.filter((r) => tables.some((tb) => (metrics.dataQuality[tb.table].rejected[r] ?? 0) > 0)).map((r) => ({
+      reason: t(`reasons.${r}`),
+      counts: tables.map((tb) => (metrics.dataQuality[tb.table].present ? formatInt(metrics.dataQuality[tb.table].rejected[r] ?? 0, locale) : EMPTY)),
+    }));
+    return { tables, reasons, staleAfterDays: report.staleAfterDays, warnings: tables.flatMap((x) => (x.warning ? [x.warning] : [])) };
   }
 
   const names = (xs: IndicatorModel[]) => xs.map((i) => i.name).join(t('labels.listSeparator'));

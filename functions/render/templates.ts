@@ -99,9 +99,7 @@ function registerHelpers(hb: HbsInstance): void {
   hb.registerHelper('sparkline', function (ind: unknown, options: HelperOptions) {
     if (!ind || typeof ind !== 'object' || !('trend' in ind)) fail(options, 'sparkline expects an indicator');
     const i = ind as IndicatorModel;
-    const root = options.data.root;
     return safe(sparklineSvg(i, { width: Number(options.hash.width ?? 64), height: Number(options.hash.height ?? 16), label: `${i.name}: ${i.trendCaption}` }));
-    void root;
   });
   hb.registerHelper('trendChart', function (ind: unknown, options: HelperOptions) {
     if (!ind || typeof ind !== 'object' || !('trend' in ind)) fail(options, 'trendChart expects an indicator');
@@ -113,6 +111,7 @@ function registerHelpers(hb: HbsInstance): void {
         locale: root.locale,
         targetLabel: msg(root.messages, root.locale, 'labels.chartTarget'),
         warnLabel: msg(root.messages, root.locale, 'labels.chartWarn'),
+        emptyLabel: msg(root.messages, root.locale, 'status.no_data'),
       }),
     );
   });
