@@ -46,6 +46,9 @@ export const LAUNCH_ARGS: readonly string[] = [
   '--disable-component-update',
   // A fixed colour profile, so colours in the PDF are the same on every host.
   '--force-color-profile=srgb',
+  // On Lambda only: one process, as in Sparticuz's tested Lambda configuration; it fits the
+  // memory limit and the missing sandbox. Elsewhere several pages may render in parallel.
+  ...(process.env.AWS_LAMBDA_FUNCTION_NAME ? ['--single-process'] : []),
 ];
 
 export interface LaunchOptions {

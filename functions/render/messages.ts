@@ -17,8 +17,19 @@ export class MessageError extends Error {
   override name = 'MessageError';
 }
 
-/** The repository's templates folder (holding `default/` and `locales/`). */
-export const TEMPLATES_ROOT = fileURLToPath(new URL('../../templates/', import.meta.url));
+/**
+ * The templates folder (holding `default/` and `locales/`): REPORT_TEMPLATES_ROOT when set, else
+ * the repository's templates/ (two levels above this file), else a templates/ beside a bundled
+ * handler (`/var/task/templates` on Lambda).
+ */
+export const TEMPLATES_ROOT = resolveTemplatesRoot();
+
+function resolveTemplatesRoot(): string {
+  const fromEnv = process.env.REPORT_TEMPLATES_ROOT;
+  if (fromEnv) return resolve(fromEnv);
+  const candidates = [new URL('../../templates/', import.meta.url), new URL('./templates/', import.meta.url)].map((u) => fileURLToPath(u));
+  return candidates.find((d) => existsSync(join(d, 'locales'))) ?? candidates[0]!;
+}
 export const BUILTIN_LOCALES_DIR = join(TEMPLATES_ROOT, 'locales');
 
 function isObject(v: unknown): v is Messages {
