@@ -12,21 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { LOCALES, type Locale } from '../pipeline/reportsConfig.js';
 import { renderReport } from '../render/renderReport.js';
-import { addMetricsOptions, runCli, runMetricsJob } from './runMetrics.js';
+import { addMetricsOptions, runCli, runMetricsJob, type MetricsJobOptions } from './runMetrics.js';
 
-export interface ReportJobOptions {
-  data?: string;
-  period?: string;
-  timezone?: string;
-  out?: string;
-  targets?: string;
-  report?: string;
-  reports?: string;
-  mapping?: string;
+export interface ReportJobOptions extends Omit<MetricsJobOptions, 'locale'> {
   locale?: Locale;
   templates?: string;
   timeoutMs?: number;
-  log?: (line: string) => void;
 }
 
 /** The whole local job: metrics.json, then the PDF beside it. */
