@@ -15,6 +15,8 @@ export const ReportDefSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
     title: z.string().min(1),
+    /** The title in other languages, used when the report is rendered in that locale (--locale). */
+    titles: z.partialRecord(z.enum(LOCALES), z.string().min(1)).default({}),
     organisation: z.string().default(''),
     locale: z.enum(LOCALES).default('en'),
     timezone: z.string().refine(isValidTimeZone, { message: 'unknown IANA time zone' }),
@@ -34,6 +36,11 @@ export const ReportDefSchema = z
   })
   .strict();
 export type ReportDef = z.infer<typeof ReportDefSchema>;
+
+/** The report's title in `locale`: its translation when given, else the title as written. */
+export function reportTitle(report: Pick<ReportDef, 'title' | 'titles'>, locale: Locale): string {
+  return report.titles?.[locale] ?? report.title;
+}
 
 export const ReportsFileSchema = z
   .object({ reports: z.array(ReportDefSchema).min(1) })

@@ -6,7 +6,7 @@
 import { CATEGORIES, INDICATORS, type Category, type Direction, type IndicatorDef, type SegmentKind, type TableName, TABLES } from '../pipeline/catalog.js';
 import { REJECT_REASONS, type IndicatorResult, type MetricsJson, type RejectReason, type Status, type TrendPoint } from '../pipeline/model.js';
 import { shiftPeriod } from '../pipeline/period.js';
-import type { Locale, ReportDef } from '../pipeline/reportsConfig.js';
+import { reportTitle, type Locale, type ReportDef } from '../pipeline/reportsConfig.js';
 import { EMPTY, fractionDigits, formatChange, formatDate, formatDateRange, formatDateTime, formatDateTimeShort, formatInt, formatMonthYearShort, formatPeriod, formatShare, formatValue } from './format.js';
 import { builtinMessages, msg, type Messages } from './messages.js';
 
@@ -363,7 +363,7 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
   return {
     locale,
     reportId: report.id,
-    title: report.title,
+    title: reportTitle(report, locale),
     organisation: report.organisation,
     period: {
       id: metrics.period.id,
