@@ -2,8 +2,9 @@
  * Where a report lives in the archive: `reports/<reportId>/<period>/`. The ids are checked so a
  * crafted report id or period can never point outside that folder.
  */
+import { PERIOD_ID_RE } from '../pipeline/period.js';
+
 const REPORT_ID_RE = /^[a-z0-9][a-z0-9-]*$/;
-const PERIOD_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 export interface ReportKeys {
   prefix: string;
@@ -20,7 +21,7 @@ export function assertReportId(reportId: string): string {
 }
 
 export function assertPeriod(period: string): string {
-  if (!PERIOD_RE.test(period)) throw new RangeError(`invalid period "${period}": expected YYYY-MM`);
+  if (!PERIOD_ID_RE.test(period)) throw new RangeError(`invalid period "${period}": expected YYYY-MM`);
   return period;
 }
 

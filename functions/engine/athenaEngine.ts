@@ -64,16 +64,6 @@ export const ATHENA_DEFAULTS = {
   pageSize: 1_000,
 } as const;
 
-const PERIOD_ID = /^\d{4}-(0[1-9]|1[0-2])$/;
-
-/** Returns p when it is a period id (YYYY-MM); throws otherwise. For callers that build SQL. */
-export function validatePeriodId(p: string): string {
-  if (typeof p !== 'string' || !PERIOD_ID.test(p)) {
-    throw new EngineError(`invalid period id ${JSON.stringify(p)}: expected YYYY-MM`);
-  }
-  return p;
-}
-
 export function createAthenaEngine(opts: AthenaEngineOptions): QueryEngine {
   const sleep = opts.sleep ?? ((ms: number) => delay(ms).then(() => undefined));
   const log = opts.log ?? (() => undefined);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { loadReports, type ReportDef, type ReportsFile } from '../pipeline/reportsConfig.js';
+import { PERIOD_ID_RE } from '../pipeline/period.js';
 
 /** A required environment variable is not set: the function is misdeployed. */
 export class MissingEnvError extends Error {
@@ -58,7 +59,7 @@ export function reportById(reports: ReportsFile, id: string): ReportDef {
   return r;
 }
 
-const periodId = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a period YYYY-MM');
+const periodId = z.string().regex(PERIOD_ID_RE, 'a period YYYY-MM');
 const runId = z.string().regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'an execution name');
 
 /** What the schedule (or backfill) starts the state machine with. */

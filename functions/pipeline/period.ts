@@ -15,10 +15,11 @@ export interface PeriodBounds {
   endMs: number;
 }
 
-const PERIOD_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
+/** A period id, YYYY-MM (groups: year, month). The one pattern every period check uses. */
+export const PERIOD_ID_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 export function parsePeriodId(id: string): { year: number; month: number } {
-  const m = PERIOD_RE.exec(id);
+  const m = PERIOD_ID_RE.exec(id);
   if (!m) throw new PeriodError(`invalid period "${id}": expected YYYY-MM, e.g. 2026-10`);
   return { year: Number(m[1]), month: Number(m[2]) };
 }

@@ -6,8 +6,9 @@
 import { z } from 'zod';
 import { INDICATOR_BY_ID, INDICATOR_IDS, indicator } from './catalog.js';
 import { parseYamlConfig, readConfigFile } from './configErrors.js';
+import { PERIOD_ID_RE } from './period.js';
 
-const periodId = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a period YYYY-MM');
+const periodId = z.string().regex(PERIOD_ID_RE, 'expected a period YYYY-MM');
 
 const TargetEntry = z
   .object({
