@@ -90,13 +90,25 @@ export async function runMetricsJob(o: MetricsJobOptions): Promise<{ metrics: Me
   return { metrics, metricsPath, report };
 }
 
+/** The project's own error classes: their message is the whole story, no stack needed. */
+const KNOWN_ERRORS = [
+  'ConfigError',
+  'PeriodError',
+  'ExportError',
+  'EngineError',
+  'TemplateError',
+  'MessageError',
+  'RenderTimeoutError',
+  'BrowserLaunchError',
+];
+
 /** Runs a CLI body: known errors become one line on stderr and exit code 1. */
 export async function runCli(body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (e) {
     const err = e as Error;
-    const known = ['ConfigError', 'PeriodError', 'ExportError', 'EngineError', 'RenderError', 'TemplateError'].includes(err.name);
+    const known = KNOWN_ERRORS.includes(err.name);
     process.stderr.write(`error: ${err.message}\n`);
     if (!known && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exitCode = known ? 1 : 2;

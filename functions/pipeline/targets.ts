@@ -4,7 +4,7 @@
  * old period judges it by the target in force then.
  */
 import { z } from 'zod';
-import { INDICATOR_BY_ID, INDICATOR_IDS, indicator } from './catalog.js';
+import { INDICATOR_BY_ID, indicator } from './catalog.js';
 import { parseYamlConfig, readConfigFile } from './configErrors.js';
 import { PERIOD_ID_RE } from './period.js';
 
@@ -110,4 +110,3 @@ export function targetFor(cfg: TargetsConfig, id: string, period: string): { tar
   return { target: e.target, warn: e.warn ?? null };
 }
 
-export { INDICATOR_IDS };
