@@ -63,11 +63,17 @@ export type Aggs = Partial<Record<TableName, TableAggregates>>;
 
 type Formula = (a: Aggs, seg: SegmentKey, i: number) => Point;
 
-const tickets = (f: (t: TableAggregates, s: SegmentKey, i: number) => Point): Formula => (a, s, i) => f(a.tickets!, s, i);
-const surveys = (f: (t: TableAggregates, s: SegmentKey, i: number) => Point): Formula => (a, s, i) => f(a.surveys!, s, i);
-const orders = (f: (t: TableAggregates, s: SegmentKey, i: number) => Point): Formula => (a, s, i) => f(a.orders!, s, i);
-const complaints = (f: (t: TableAggregates, s: SegmentKey, i: number) => Point): Formula => (a, s, i) => f(a.complaints!, s, i);
-const invoices = (f: (t: TableAggregates, s: SegmentKey, i: number) => Point): Formula => (a, s, i) => f(a.invoices!, s, i);
+/** A formula over one table's aggregates. */
+const on =
+  (table: TableName) =>
+  (f: (t: TableAggregates, s: SegmentKey, i: number) => Point): Formula =>
+  (a, s, i) =>
+    f(a[table]!, s, i);
+const tickets = on('tickets');
+const surveys = on('surveys');
+const orders = on('orders');
+const complaints = on('complaints');
+const invoices = on('invoices');
 
 function servqualDim(d: string): Formula {
   return surveys((t, s, i) => {
