@@ -15,16 +15,19 @@ function fixSpaces(s: string): string {
   return s.replace(/\u202f/g, '\u00a0');
 }
 
-const cache = new Map<string, Intl.NumberFormat>();
-function nf(locale: string, opts: Intl.NumberFormatOptions): Intl.NumberFormat {
-  const key = `${locale}|${JSON.stringify(opts)}`;
-  let f = cache.get(key);
-  if (!f) {
-    f = new Intl.NumberFormat(locale, opts);
-    cache.set(key, f);
-  }
-  return f;
+/** Intl formatters are costly to build: one per locale and options. */
+function cached<O, F>(make: (locale: string, opts: O) => F): (locale: string, opts: O) => F {
+  const cache = new Map<string, F>();
+  return (locale, opts) => {
+    const key = `${locale}|${JSON.stringify(opts)}`;
+    let f = cache.get(key);
+    if (!f) cache.set(key, (f = make(locale, opts)));
+    return f;
+  };
 }
+
+const nf = cached((locale, opts: Intl.NumberFormatOptions) => new Intl.NumberFormat(locale, opts));
+const dtf = cached((locale, opts: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat(locale, opts));
 
 /** Fraction digits shown for an indicator's value (values are carried unrounded until here). */
 export function fractionDigits(def: Pick<IndicatorDef, 'id' | 'unit'>): number {
@@ -100,16 +103,6 @@ export function formatShare(share: number, locale: Locale | string): string {
   return fixSpaces(nf(locale, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(share));
 }
 
-const dtCache = new Map<string, Intl.DateTimeFormat>();
-function dtf(locale: string, opts: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
-  const key = `${locale}|${JSON.stringify(opts)}`;
-  let f = dtCache.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat(locale, opts);
-    dtCache.set(key, f);
-  }
-  return f;
-}
 
 function periodDate(periodId: string): Date {
   const [y, m] = periodId.split('-').map(Number);
