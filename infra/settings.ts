@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { parseMapping, type Mapping } from '../functions/engine/mappings.js';
+import { DEFAULT_EXPORTS_SINCE } from '../functions/ingest/layout.js';
 import { ConfigError, formatZodIssues } from '../functions/pipeline/configErrors.js';
 import { parseReports, type ReportsFile } from '../functions/pipeline/reportsConfig.js';
 import { parseTargets } from '../functions/pipeline/targets.js';
@@ -27,7 +28,7 @@ export const ContextSchema = z
     rawPrefix: z.string().regex(/^([A-Za-z0-9_.-]+\/)+$/, 'a key prefix ending in "/", e.g. raw/').default('raw/'),
     curatedPrefix: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'a key prefix without trailing "/", e.g. curated').default('curated'),
     /** First export date Athena looks for (partition projection range start; undated exports are filed here). */
-    exportsSince: z.iso.date().default('2015-01-01'),
+    exportsSince: z.iso.date().default(DEFAULT_EXPORTS_SINCE),
     /** From address of report e-mails; its domain (or the address) must be a verified SES identity. */
     sender: z.string().min(3),
     /** The verified SES identity the sender belongs to (a domain or an address). */

@@ -10,7 +10,7 @@ export type SqlValue = string | number | boolean | null;
 export type SqlRow = Record<string, SqlValue>;
 
 export interface QueryEngine {
-  readonly name: 'duckdb' | 'athena';
+  readonly name: 'duckdb' | 'athena' | 'trino';
   /** Runs one SQL text and returns its rows; integers and decimals come back as JS numbers. */
   query(sql: string, label?: string): Promise<SqlRow[]>;
   /** The canonical tables that have at least one file (a present table may still be empty). */

@@ -132,7 +132,7 @@ pre AS (
           count('on_time_n', 1, 'promised_at IS NOT NULL'),
           count('on_time', 1, 'promised_at IS NOT NULL AND delivered_at <= promised_at'),
           count('fill_n', 1, 'quantity_ordered IS NOT NULL AND quantity_delivered IS NOT NULL'),
-          sum('fill_delivered', 1, 'least(quantity_delivered, quantity_ordered)', 'quantity_ordered IS NOT NULL AND quantity_delivered IS NOT NULL'),
+          sum('fill_delivered', 1, 'CASE WHEN quantity_delivered < quantity_ordered THEN quantity_delivered ELSE quantity_ordered END', 'quantity_ordered IS NOT NULL AND quantity_delivered IS NOT NULL'),
           sum('fill_ordered', 1, 'quantity_ordered', 'quantity_ordered IS NOT NULL AND quantity_delivered IS NOT NULL'),
           count('accurate_n', 1, 'is_accurate IS NOT NULL'),
           count('accurate', 1, 'is_accurate'),

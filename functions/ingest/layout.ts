@@ -11,6 +11,9 @@
 import { TABLES, type TableName } from '../pipeline/catalog.js';
 import { fileFormat } from '../engine/exportReader.js';
 
+/** The first export date the AWS stack looks for by default; exports without a dt= folder are filed under it. */
+export const DEFAULT_EXPORTS_SINCE = '2015-01-01';
+
 export interface IngestLayout {
   /** Prefix of raw exports, ending in '/' (e.g. 'raw/'). */
   rawPrefix: string;

@@ -6,7 +6,7 @@
  */
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { openDuckDbEngine } from '../engine/duckdbEngine.js';
 import type { Mapping } from '../engine/mappings.js';
 import { sqlString } from '../engine/tableSql.js';
@@ -32,12 +32,20 @@ async function copyTable(engine: Awaited<ReturnType<typeof openDuckDbEngine>>, t
  * One export file of a canonical table -> one Parquet file with the table's canonical columns.
  * A file with no header row gives an empty Parquet file (the table is present, with no rows).
  */
-export async function normalizeExport(opts: { table: TableName; input: string; output: string; memoryLimit?: string }): Promise<NormalizeResult> {
+export async function normalizeExport(opts: {
+  table: TableName;
+  input: string;
+  output: string;
+  memoryLimit?: string;
+  /** Where the file sits under its table folder (e.g. `dt=2026-10-01/a.csv`), as errors name it; default its own name. */
+  path?: string;
+}): Promise<NormalizeResult> {
   const work = await mkdtemp(join(tmpdir(), 'normalize-'));
   try {
-    await mkdir(join(work, 'data', opts.table), { recursive: true });
-    // The reader finds files by table folder; link the input there under its own name.
-    await symlink(opts.input, join(work, 'data', opts.table, basename(opts.input)));
+    // The reader finds files by table folder; link the input there under its own path.
+    const link = join(work, 'data', opts.table, opts.path ?? basename(opts.input));
+    await mkdir(dirname(link), { recursive: true });
+    await symlink(opts.input, link);
     const engine = await openDuckDbEngine({ dataDir: join(work, 'data'), settings: duckdbSettings(work, opts.memoryLimit) });
     try {
       return { rows: await copyTable(engine, opts.table, opts.output), file: opts.output };

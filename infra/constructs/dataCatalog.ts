@@ -8,7 +8,7 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { TABLES, type TableName } from '../../functions/pipeline/catalog.js';
-import { CONTRACT } from '../../functions/pipeline/contract.js';
+import { PARTITION_COLUMN, catalogColumns, catalogDescription } from '../../functions/engine/canonicalTables.js';
 
 export interface DataCatalogProps {
   databaseName: string;
@@ -44,7 +44,7 @@ export class DataCatalog extends Construct {
         databaseName: props.databaseName,
         tableInput: {
           name: table,
-          description: `Canonical ${table} (key ${CONTRACT[table].key}); written by the ingest function`,
+          description: catalogDescription(table),
           tableType: 'EXTERNAL_TABLE',
           parameters: {
             classification: 'parquet',
@@ -57,10 +57,10 @@ export class DataCatalog extends Construct {
             'projection.dt.interval.unit': 'DAYS',
             'storage.location.template': `${location}dt=\${dt}/`,
           },
-          partitionKeys: [{ name: 'dt', type: 'string', comment: 'export date (Hive partition of the raw export)' }],
+          partitionKeys: [PARTITION_COLUMN],
           storageDescriptor: {
             location,
-            columns: CONTRACT[table].columns.map((c) => ({ name: c.name, type: 'string', comment: `${c.type}${c.required ? ', required' : ''}` })),
+            columns: catalogColumns(table),
             inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
             outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
             serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },

@@ -2,9 +2,9 @@
  * Order fulfilment and complaint indicators (spec/indicators.md), incl. repeat purchase over 12
  * periods and the complaint rate with the complaints table present-but-empty vs absent.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MetricsJson } from '../../functions/pipeline/model.js';
-import { csv, expectIndicator, expectSegments, expectTrend, openFixture, sec, type Fixture } from './indicators.support.js';
+import { csv, expectIndicator, expectSegments, expectTrend, describeEngines, openFixture, sec, type Fixture } from './indicators.support.js';
 
 const U = '2026-11-02T00:00:00Z';
 
@@ -64,7 +64,7 @@ const COMPLAINTS = csv(
   `K6,phone,2026-11-01T00:00:00Z,,${U}`,
 );
 
-describe('order and complaint indicators (UTC, P = 2026-10)', () => {
+describeEngines('order and complaint indicators (UTC, P = 2026-10)', (engine) => {
   let fx: Fixture;
   let emptyComplaints: Fixture;
   let noComplaints: Fixture;
@@ -77,10 +77,10 @@ describe('order and complaint indicators (UTC, P = 2026-10)', () => {
 
   beforeAll(async () => {
     [fx, emptyComplaints, noComplaints, noOrders] = await Promise.all([
-      openFixture({ 'orders/x.csv': ORDERS, 'complaints/x.csv': COMPLAINTS }),
-      openFixture({ 'orders/x.csv': ORDERS, 'complaints/x.csv': csv('complaint_id,channel,opened_at,resolved_at,updated_at') }),
-      openFixture({ 'orders/x.csv': ORDERS }),
-      openFixture({ 'complaints/x.csv': COMPLAINTS }),
+      openFixture({ 'orders/x.csv': ORDERS, 'complaints/x.csv': COMPLAINTS }, engine),
+      openFixture({ 'orders/x.csv': ORDERS, 'complaints/x.csv': csv('complaint_id,channel,opened_at,resolved_at,updated_at') }, engine),
+      openFixture({ 'orders/x.csv': ORDERS }, engine),
+      openFixture({ 'complaints/x.csv': COMPLAINTS }, engine),
     ]);
     [m, sla6, mEmpty, mNoComplaints, mNoOrders] = await Promise.all([
       fx.run('2026-10'),
@@ -245,11 +245,11 @@ const REPEAT = csv(
   `N2,,2026-02-05T00:00:00Z,1,${U}`,
 );
 
-describe('repeat purchase over 12 periods', () => {
+describeEngines('repeat purchase over 12 periods', (engine) => {
   let fx: Fixture;
   let m: MetricsJson;
   beforeAll(async () => {
-    fx = await openFixture({ 'orders/x.csv': REPEAT });
+    fx = await openFixture({ 'orders/x.csv': REPEAT }, engine);
     m = await fx.run('2026-10');
   });
   afterAll(() => fx.close());

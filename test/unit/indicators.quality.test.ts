@@ -3,9 +3,9 @@
  * reasons and their order, dataQuality counts and identity, and every value format.
  */
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MetricsJson, TableQuality } from '../../functions/pipeline/model.js';
-import { csv, expectIndicator, expectPoint, openFixture, sec, type Fixture } from './indicators.support.js';
+import { csv, expectIndicator, expectPoint, describeEngines, openFixture, sec, type Fixture } from './indicators.support.js';
 
 /** rowsRead = missing_key + bad_updated_at + duplicatesDropped + recordsUsed + other rejected. */
 function expectIdentity(q: TableQuality, label: string): void {
@@ -189,7 +189,7 @@ const CUSTOMERS = csv(
   'P3,,,2026-10-03T00:00:00Z',
 );
 
-describe('data quality: dedup, validation, counts', () => {
+describeEngines('data quality: dedup, validation, counts', (engine) => {
   let fx: Fixture;
   let m: MetricsJson;
   beforeAll(async () => {
@@ -202,7 +202,7 @@ describe('data quality: dedup, validation, counts', () => {
       'complaints/x.csv': COMPLAINTS,
       'invoices/x.csv': INVOICES,
       'customers/x.csv': CUSTOMERS,
-    });
+    }, engine);
     m = await fx.run('2026-10');
   });
   afterAll(() => fx.close());
@@ -315,19 +315,19 @@ const FORMATS = csv(
   F('J4', '2026-10-10T06:00:00Z', 'true', 'one'),
 );
 
-describe('a file without a required column', () => {
+describeEngines('a file without a required column', (engine) => {
   it('is a clear error naming the table, the file and the column', async () => {
-    await expect(openFixture({ 'tickets/dt=2026-10-01/a.csv': csv('ticket_id,updated_at', 'X,2026-10-01') })).rejects.toThrow(
+    await expect(openFixture({ 'tickets/dt=2026-10-01/a.csv': csv('ticket_id,updated_at', 'X,2026-10-01') }, engine)).rejects.toThrow(
       /tickets.*dt=2026-10-01\/a\.csv.*created_at/,
     );
   });
 });
 
-describe('value formats', () => {
+describeEngines('value formats', (engine) => {
   let fx: Fixture;
   let m: MetricsJson;
   beforeAll(async () => {
-    fx = await openFixture({ 'tickets/x.csv': FORMATS });
+    fx = await openFixture({ 'tickets/x.csv': FORMATS }, engine);
     m = await fx.run('2026-10');
   });
   afterAll(() => fx.close());

@@ -2,9 +2,9 @@
  * Billing (invoice_on_time_pct, invoice_accuracy_pct) and retention (churn_rate_pct,
  * retention_rate_pct) indicators of spec/indicators.md. None of them has a breakdown.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MetricsJson } from '../../functions/pipeline/model.js';
-import { csv, expectIndicator, expectTrend, openFixture, type Fixture } from './indicators.support.js';
+import { csv, expectIndicator, expectTrend, describeEngines, openFixture, type Fixture } from './indicators.support.js';
 
 const U = '2026-11-02T00:00:00Z';
 
@@ -81,12 +81,12 @@ const CUSTOMERS = csv(
   `U11,smb,eu,2026-09-15T00:00:00Z,,${U}`,
 );
 
-describe('billing and retention (UTC, P = 2026-10)', () => {
+describeEngines('billing and retention (UTC, P = 2026-10)', (engine) => {
   let fx: Fixture;
   let m: MetricsJson;
   let tuned: MetricsJson;
   beforeAll(async () => {
-    fx = await openFixture({ 'invoices/x.csv': INVOICES, 'customers/x.csv': CUSTOMERS });
+    fx = await openFixture({ 'invoices/x.csv': INVOICES, 'customers/x.csv': CUSTOMERS }, engine);
     [m, tuned] = await Promise.all([
       fx.run('2026-10'),
       // 100*2/3 written as the shortest round-tripping decimal: equality with the target is met.

@@ -6,7 +6,7 @@
  * Every expected number is worked out by hand in the comments next to the fixture rows.
  * Other files: indicators.surveys / .orders / .retention / .time / .quality .test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MetricsJson } from '../../functions/pipeline/model.js';
 import {
   SPEC_CATALOG,
@@ -14,7 +14,7 @@ import {
   expectIndicator,
   expectSegments,
   expectTrend,
-  openFixture,
+  describeEngines, openFixture,
   periodsEndingWith,
   sec,
   type Fixture,
@@ -22,7 +22,7 @@ import {
 
 const ALL_IDS = Object.keys(SPEC_CATALOG);
 
-describe('catalog and no_data', () => {
+describeEngines('catalog and no_data', (engine) => {
   let absent: Fixture;
   let empty: Fixture;
   let mAbsent: MetricsJson;
@@ -37,12 +37,12 @@ describe('catalog and no_data', () => {
   };
 
   beforeAll(async () => {
-    absent = await openFixture({ 'README.txt': 'no tables at all' });
+    absent = await openFixture({ 'README.txt': 'no tables at all' }, engine);
     // Every table present, every file holding a header only (or nothing at all): present and empty.
     const files: Record<string, string> = {};
     for (const [t, h] of Object.entries(TABLE_HEADERS)) files[`${t}/x.csv`] = csv(h);
     files['tickets/dt=2026-10-01/empty.csv'] = '';
-    empty = await openFixture(files);
+    empty = await openFixture(files, engine);
     [mAbsent, mEmpty] = await Promise.all([absent.run('2026-10'), empty.run('2026-10')]);
   });
   afterAll(async () => {
@@ -132,7 +132,7 @@ const TICKETS = csv(
   'T12,2025-10-31T23:59:59Z,2025-11-01T00:59:59Z,2025-11-02T00:00:00Z,web,billing,1,0,true,2026-11-02T00:00:00Z',
 );
 
-describe('ticket indicators (UTC, P = 2026-10)', () => {
+describeEngines('ticket indicators (UTC, P = 2026-10)', (engine) => {
   let fx: Fixture;
   let m: MetricsJson;
   let boundary: MetricsJson;
@@ -168,7 +168,7 @@ targets:
 `;
 
   beforeAll(async () => {
-    fx = await openFixture({ 'tickets/x.csv': TICKETS });
+    fx = await openFixture({ 'tickets/x.csv': TICKETS }, engine);
     [m, boundary, sla, changedOct, changedSep, nov, dec] = await Promise.all([
       fx.run('2026-10'),
       fx.run('2026-10', 'UTC', BOUNDARY_TARGETS),
@@ -340,7 +340,7 @@ targets:
   });
 });
 
-describe('lowSample against the default min_sample (30)', () => {
+describeEngines('lowSample against the default min_sample (30)', (engine) => {
   let fx: Fixture;
   let oct: MetricsJson;
   let sep: MetricsJson;
@@ -349,7 +349,7 @@ describe('lowSample against the default min_sample (30)', () => {
     const rows: string[] = [];
     for (let i = 1; i <= 30; i++) rows.push(`O${i},2026-10-${String(i).padStart(2, '0')}T12:00:00Z,2026-11-02T00:00:00Z`);
     for (let i = 1; i <= 29; i++) rows.push(`S${i},2026-09-${String(i).padStart(2, '0')}T12:00:00Z,2026-11-02T00:00:00Z`);
-    fx = await openFixture({ 'tickets/x.csv': csv('ticket_id,created_at,updated_at', ...rows) });
+    fx = await openFixture({ 'tickets/x.csv': csv('ticket_id,created_at,updated_at', ...rows) }, engine);
     [oct, sep] = await Promise.all([fx.run('2026-10'), fx.run('2026-09')]);
   });
   afterAll(() => fx.close());

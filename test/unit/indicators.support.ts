@@ -3,17 +3,19 @@
  *
  * Every expected value in those tests is computed by hand from literal CSV fixtures written in the
  * test; nothing here calls the formulas under test. This file only writes export folders, runs the
- * pipeline end to end (DuckDB engine + computeMetrics) and compares numbers with a 1e-9 relative
- * tolerance.
+ * pipeline end to end (an engine + computeMetrics) and compares numbers with a 1e-9 relative
+ * tolerance. Every suite runs on both engines (describeEngines): embedded DuckDB over the folder,
+ * and the local Trino over the same folder normalized as the AWS ingest does it.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
-import { openDuckDbEngine, type DuckDbEngine } from '../../functions/engine/duckdbEngine.js';
+import type { QueryEngine } from '../../functions/engine/engine.js';
 import { computeMetrics } from '../../functions/pipeline/computeMetrics.js';
 import type { MetricsJson, SegmentValue, TrendPoint } from '../../functions/pipeline/model.js';
 import { DEFAULT_TARGETS, parseTargets, type TargetsConfig } from '../../functions/pipeline/targets.js';
+import { describeEngines, openEngine, type EngineName } from '../support/engines.js';
 
 /** CSV text: one string per line (header first), LF line ends, trailing newline. */
 export const csv = (...lines: string[]): string => lines.join('\n') + '\n';
@@ -21,25 +23,27 @@ export const csv = (...lines: string[]): string => lines.join('\n') + '\n';
 /** Seconds as hours. */
 export const sec = (s: number): number => s / 3600;
 
+export { describeEngines, type EngineName };
+
 export interface Fixture {
   root: string;
-  engine: DuckDbEngine;
+  engine: QueryEngine;
   /** Runs the whole metrics stage for `period` in `timezone` (targets: YAML text or DEFAULT_TARGETS). */
   run(period: string, timezone?: string, targets?: string | TargetsConfig): Promise<MetricsJson>;
   close(): Promise<void>;
 }
 
-/** Writes files[relativePath] = content under a fresh temp folder and opens the DuckDB engine on it. */
-export async function openFixture(files: Record<string, string | Buffer>): Promise<Fixture> {
+/** Writes files[relativePath] = content under a fresh temp folder and opens the engine on it. */
+export async function openFixture(files: Record<string, string | Buffer>, engineName: EngineName = 'duckdb'): Promise<Fixture> {
   const root = mkdtempSync(join(tmpdir(), 'indicators-spec-'));
   for (const [rel, content] of Object.entries(files)) {
     const p = join(root, rel);
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, content);
   }
-  let engine: DuckDbEngine;
+  let engine: QueryEngine;
   try {
-    engine = await openDuckDbEngine({ dataDir: root });
+    engine = await openEngine(engineName, root);
   } catch (e) {
     rmSync(root, { recursive: true, force: true });
     throw e;

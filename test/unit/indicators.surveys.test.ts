@@ -2,9 +2,9 @@
  * Satisfaction indicators (spec/indicators.md): csat_pct, csat_avg, nps, survey_response_rate_pct,
  * the five servqual_gap_<dimension> and servqual_gap. Expected values worked out by hand below.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MetricsJson } from '../../functions/pipeline/model.js';
-import { csv, expectIndicator, expectSegments, expectTrend, openFixture, type Fixture } from './indicators.support.js';
+import { csv, expectIndicator, expectSegments, expectTrend, describeEngines, openFixture, type Fixture } from './indicators.support.js';
 
 const U = '2026-11-02T00:00:00Z';
 const row = (...cells: string[]) => [...cells, U].join(',');
@@ -78,13 +78,13 @@ const SURVEYS = csv(
   row('S10', 'servqual', 'sq', 'sqchan', 'reliability', '7', '1', '2026-09-03T00:00:00Z', '2026-09-04T00:00:00Z'),
 );
 
-describe('satisfaction indicators (UTC, P = 2026-10)', () => {
+describeEngines('satisfaction indicators (UTC, P = 2026-10)', (engine) => {
   let fx: Fixture;
   let m: MetricsJson;
   let tuned: MetricsJson;
 
   beforeAll(async () => {
-    fx = await openFixture({ 'surveys/x.csv': SURVEYS });
+    fx = await openFixture({ 'surveys/x.csv': SURVEYS }, engine);
     [m, tuned] = await Promise.all([
       fx.run('2026-10'),
       fx.run(

@@ -5,9 +5,9 @@
  *
  * Each ticket has a team equal to its id, so segments.team lists exactly the tickets created in P.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MetricsJson } from '../../functions/pipeline/model.js';
-import { csv, expectIndicator, expectPoint, expectTrend, openFixture, sec, type Fixture } from './indicators.support.js';
+import { csv, expectIndicator, expectPoint, expectTrend, describeEngines, openFixture, sec, type Fixture } from './indicators.support.js';
 
 const U = '2026-11-02T00:00:00Z';
 
@@ -55,13 +55,13 @@ const ZONE_CUSTOMERS = csv(
 
 const MID = ['Z10', 'Z11', 'Z12'];
 
-describe('time zones: P.start <= x < P.end in the report zone', () => {
+describeEngines('time zones: P.start <= x < P.end in the report zone', (engine) => {
   let fx: Fixture;
   const runs: Record<string, MetricsJson> = {};
   const zones = ['UTC', 'Asia/Shanghai', 'Europe/Moscow', 'America/New_York'];
 
   beforeAll(async () => {
-    fx = await openFixture({ 'tickets/x.csv': ZONES, 'customers/x.csv': ZONE_CUSTOMERS });
+    fx = await openFixture({ 'tickets/x.csv': ZONES, 'customers/x.csv': ZONE_CUSTOMERS }, engine);
     const ms = await Promise.all(zones.map((z) => fx.run('2026-10', z)));
     zones.forEach((z, i) => (runs[z] = ms[i]!));
   });
@@ -117,12 +117,12 @@ const BERLIN = csv(
   `BF,BF,2026-10-25T01:30:00+02:00,2026-10-25T02:30:00+01:00,${U}`,
 );
 
-describe('DST: Europe/Berlin', () => {
+describeEngines('DST: Europe/Berlin', (engine) => {
   let fx: Fixture;
   let oct: MetricsJson;
   let mar: MetricsJson;
   beforeAll(async () => {
-    fx = await openFixture({ 'tickets/x.csv': BERLIN });
+    fx = await openFixture({ 'tickets/x.csv': BERLIN }, engine);
     [oct, mar] = await Promise.all([fx.run('2026-10', 'Europe/Berlin'), fx.run('2026-03', 'Europe/Berlin')]);
   });
   afterAll(() => fx.close());

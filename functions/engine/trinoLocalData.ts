@@ -1,0 +1,138 @@
+/**
+ * A local folder of exports on a Trino whose Hive catalog reads a local folder (the local Trino of
+ * `npm run trino -- start`): the same data path as on AWS.
+ *
+ *   <data>/<table>/[dt=YYYY-MM-DD/]<file>   --normalizeExport (the ingest function's code)-->
+ *   <warehouse>/<schema>/<table>/dt=YYYY-MM-DD/<file>.parquet   (the curated layout, parseRawKey)
+ *
+ * then one CREATE TABLE per canonical table from the definition the Glue tables are made of
+ * (canonicalTables.ts), its partitions registered, and the unchanged indicator SQL runs on it.
+ * A source mapping is applied as the ingest function applies it (normalizeMapped). Every run
+ * gets a schema of its own, dropped with its files when the engine is closed.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { TABLES, type TableName } from '../pipeline/catalog.js';
+import { DEFAULT_EXPORTS_SINCE, parseRawKey, type IngestLayout } from '../ingest/layout.js';
+import { normalizeExport, normalizeMapped } from '../ingest/normalize.js';
+import { PARTITION_COLUMN, trinoCreateTableSql } from './canonicalTables.js';
+import { ExportError, listExportFiles } from './exportReader.js';
+import type { Mapping } from './mappings.js';
+import { quoteIdent, sqlString } from './tableSql.js';
+import { createTrinoEngine, type TrinoEngine, type TrinoEngineOptions } from './trinoEngine.js';
+
+export interface LocalTrinoCatalog {
+  url: string;
+  /** A Hive catalog with the native local file system: `local:///x` is `<warehouseDir>/x`. */
+  catalog: string;
+  warehouseDir: string;
+}
+
+export interface LoadLocalOptions {
+  trino: LocalTrinoCatalog;
+  dataDir: string;
+  mapping?: Mapping;
+  /** Schema to create (default: a fresh `run_<random>`); an existing one is replaced. */
+  schema?: string;
+  user?: string;
+  timeoutMs?: number;
+  onStats?: TrinoEngineOptions['onStats'];
+  log?: (line: string) => void;
+  /** Files normalized at once (each in its own DuckDB). */
+  concurrency?: number;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** The curated key of one export file, as the ingest function files it (parseRawKey). */
+function curatedKey(dataDir: string, file: string, layout: IngestLayout): string {
+  const key = relative(dataDir, file).split(sep).join('/');
+  const parsed = parseRawKey(key, layout);
+  if ('skip' in parsed) {
+    throw new ExportError(`${key}: not in the layout of the data contract (${parsed.skip})`);
+  }
+  return parsed.curatedKey;
+}
+
+/**
+ * Normalizes the exports of `dataDir` into the warehouse, registers the canonical tables and
+ * returns an engine over them.
+ */
+export async function loadExportsIntoTrino(o: LoadLocalOptions): Promise<TrinoEngine> {
+  const log = o.log ?? (() => undefined);
+  if (!existsSync(o.dataDir) || !statSync(o.dataDir).isDirectory()) throw new ExportError(`data folder not found: ${o.dataDir}`);
+  const schema = o.schema ?? `run_${randomBytes(6).toString('hex')}`;
+  const root = join(o.trino.warehouseDir, schema);
+  const layout: IngestLayout = { rawPrefix: '', curatedPrefix: schema, undatedPartition: DEFAULT_EXPORTS_SINCE };
+  const cat = quoteIdent(o.trino.catalog);
+  const qualified = (t: string) => `${cat}.${quoteIdent(schema)}.${quoteIdent(t)}`;
+
+  const admin = createTrinoEngine({ url: o.trino.url, catalog: o.trino.catalog, schema, user: o.user ?? 'crm-service-report', timeoutMs: o.timeoutMs });
+  const dropAll = async () => {
+    for (const t of TABLES) await admin.execute(`DROP TABLE IF EXISTS ${qualified(t)}`, `drop ${t}`);
+    await admin.execute(`DROP SCHEMA IF EXISTS ${cat}.${quoteIdent(schema)}`, 'drop schema');
+    await rm(root, { recursive: true, force: true });
+  };
+
+  await dropAll();
+  await mkdir(root, { recursive: true });
+  try {
+    await admin.execute(`CREATE SCHEMA ${cat}.${quoteIdent(schema)} WITH (location = ${sqlString(`local:///${schema}`)})`, 'create schema');
+    const present = new Set<TableName>();
+    if (o.mapping) {
+      const tmp = join(root, '.mapped');
+      await mkdir(tmp, { recursive: true });
+      log(`  normalizing the mapped sources (${Object.keys(o.mapping.tables).join(', ')})`);
+      const out = await normalizeMapped({ mapping: o.mapping, dataDir: o.dataDir, outDir: tmp });
+      for (const [table, r] of Object.entries(out) as [TableName, { file: string }][]) {
+        const dir = join(root, table, `${PARTITION_COLUMN.name}=${layout.undatedPartition}`);
+        await mkdir(dir, { recursive: true });
+        await rename(r.file, join(dir, 'mapped.parquet'));
+        present.add(table);
+      }
+      await rm(tmp, { recursive: true, force: true });
+    } else {
+      const jobs: { table: TableName; file: string; out: string }[] = [];
+      for (const table of TABLES) {
+        for (const file of listExportFiles(join(o.dataDir, table))) {
+          jobs.push({ table, file, out: join(o.trino.warehouseDir, curatedKey(o.dataDir, file, layout)) });
+          present.add(table);
+        }
+      }
+      log(`  normalizing ${jobs.length} export file(s) to Parquet`);
+      await eachLimited(jobs, o.concurrency ?? 2, async (j) => {
+        await mkdir(join(j.out, '..'), { recursive: true });
+        await normalizeExport({ table: j.table, input: j.file, output: j.out, path: relative(join(o.dataDir, j.table), j.file) });
+      });
+    }
+    for (const table of present) {
+      await admin.execute(trinoCreateTableSql(qualified(table), table, `local:///${schema}/${table}`), `create ${table}`);
+      await admin.execute(
+        `CALL ${cat}.system.sync_partition_metadata(${sqlString(schema)}, ${sqlString(table)}, 'FULL')`,
+        `partitions of ${table}`,
+      );
+    }
+    return createTrinoEngine({
+      url: o.trino.url,
+      catalog: o.trino.catalog,
+      schema,
+      user: o.user ?? 'crm-service-report',
+      timeoutMs: o.timeoutMs,
+      presentTables: present,
+      onStats: o.onStats,
+      onClose: dropAll,
+    });
+  } catch (e) {
+    await dropAll().catch(() => undefined);
+    throw e;
+  }
+}
