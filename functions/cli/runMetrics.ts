@@ -1,13 +1,16 @@
 /**
  * The local metrics job shared by `npm run metrics` and `npm run report`: resolve the report
  * definition, period, time zone, targets and data (sample data when no --data), compute on DuckDB
- * and write `<out>/<reportId>-<period>.metrics.json`.
+ * (or on Trino with --engine trino) and write `<out>/<reportId>-<period>.metrics.json`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { openDuckDbEngine } from '../engine/duckdbEngine.js';
-import { loadMapping } from '../engine/mappings.js';
+import { EngineError, type QueryEngine } from '../engine/engine.js';
+import { loadMapping, type Mapping } from '../engine/mappings.js';
+import { createTrinoEngine, describeConnection, trinoConnectionFromEnv, type TrinoConnection } from '../engine/trinoEngine.js';
+import { loadExportsIntoTrino } from '../engine/trinoLocalData.js';
 import { computeMetrics } from '../pipeline/computeMetrics.js';
 import type { MetricsJson } from '../pipeline/model.js';
 import { assertTimeZone, lastClosedPeriod, parsePeriodId } from '../pipeline/period.js';
@@ -24,6 +27,13 @@ export interface MetricsJobOptions {
   reports?: string;
   mapping?: string;
   locale?: string;
+  /** Query engine: embedded DuckDB (default) or Trino. */
+  engine?: EngineChoice;
+  /** Trino: a cluster of your own (default: the local Trino of `npm run trino -- start`). */
+  trinoUrl?: string;
+  trinoCatalog?: string;
+  trinoSchema?: string;
+  trinoUser?: string;
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
   now?: Date;
@@ -46,7 +56,38 @@ export function addMetricsOptions(cmd: Command): Command {
     .option('--targets <file>', 'targets file', DEFAULTS.targets)
     .option('--report <id>', 'report id in config/reports.yaml (default: the first)')
     .option('--reports <file>', 'report definitions file', DEFAULTS.reports)
-    .option('--mapping <file>', 'source mapping for a foreign export (config/mappings/*.yaml)');
+    .option('--mapping <file>', 'source mapping for a foreign export (config/mappings/*.yaml)')
+    .addOption(new Option('--engine <engine>', 'query engine').choices([...ENGINES]).default('duckdb'))
+    .option('--trino-url <url>', 'Trino coordinator of your own, tables already loaded (env TRINO_URL; default: the local Trino with --data)')
+    .option('--trino-catalog <name>', 'catalog of the canonical tables on --trino-url (env TRINO_CATALOG)')
+    .option('--trino-schema <name>', 'schema of the canonical tables on --trino-url (env TRINO_SCHEMA)')
+    .option('--trino-user <name>', 'Trino user (env TRINO_USER; password from env TRINO_PASSWORD only)');
+}
+
+export const ENGINES = ['duckdb', 'trino'] as const;
+export type EngineChoice = (typeof ENGINES)[number];
+
+/**
+ * The engine of a metrics job. Trino: a cluster of the user's own whose canonical tables exist
+ * (--trino-url, catalog and schema), or the local Trino over a --data folder loaded the way the
+ * AWS ingest loads exports.
+ */
+async function openJobEngine(o: MetricsJobOptions, dataDir: () => Promise<string>, mapping: Mapping | undefined, log: (l: string) => void): Promise<QueryEngine> {
+  if ((o.engine ?? 'duckdb') === 'duckdb') return openDuckDbEngine({ dataDir: await dataDir(), mapping });
+  const conn = trinoConnectionFromEnv({ url: o.trinoUrl, catalog: o.trinoCatalog, schema: o.trinoSchema, user: o.trinoUser });
+  if (conn.url) {
+    if (o.data || mapping) throw new EngineError('--data and --mapping load exports into the local Trino only; on --trino-url the canonical tables must already exist (see README, "Trino")');
+    if (!conn.catalog || !conn.schema) throw new EngineError('--trino-url needs --trino-catalog and --trino-schema (or TRINO_CATALOG and TRINO_SCHEMA): where the canonical tables are');
+    const c = conn as TrinoConnection;
+    log(`trino: ${describeConnection(c)}`);
+    return createTrinoEngine(c);
+  }
+  const { localTrinoStatus } = await import('../trino/localServer.js');
+  const local = await localTrinoStatus();
+  if (!local) throw new EngineError('no local Trino is running: start it with `npm run trino -- start`, or give --trino-url');
+  const dir = await dataDir();
+  log(`trino: loading ${dir} into the local Trino at ${local.url}`);
+  return loadExportsIntoTrino({ trino: local, dataDir: dir, mapping, user: conn.user, log });
 }
 
 export async function runMetricsJob(o: MetricsJobOptions): Promise<{ metrics: MetricsJson; metricsPath: string; report: ReportDef }> {
@@ -58,15 +99,15 @@ export async function runMetricsJob(o: MetricsJobOptions): Promise<{ metrics: Me
   const targets = loadTargets(o.targets ?? DEFAULTS.targets);
   const mapping = o.mapping ? loadMapping(o.mapping) : undefined;
 
-  let dataDir = o.data;
-  if (!dataDir) {
+  const dataDir = async (): Promise<string> => {
+    if (o.data) return o.data;
     const { ensureSampleData } = await import('../sample/generate.js');
-    dataDir = DEFAULTS.sampleDir;
-    log(`no --data given: using sample data in ${dataDir} (ending ${period})`);
-    await ensureSampleData(dataDir, { endPeriod: period });
-  }
+    log(`no --data given: using sample data in ${DEFAULTS.sampleDir} (ending ${period})`);
+    await ensureSampleData(DEFAULTS.sampleDir, { endPeriod: period });
+    return DEFAULTS.sampleDir;
+  };
 
-  const engine = await openDuckDbEngine({ dataDir, mapping });
+  const engine = await openJobEngine(o, dataDir, mapping, log);
   let metrics: MetricsJson;
   try {
     const started = Date.now();
@@ -100,6 +141,7 @@ const KNOWN_ERRORS = [
   'MessageError',
   'RenderTimeoutError',
   'BrowserLaunchError',
+  'TrinoSetupError', 'TrinoStartError',
 ];
 
 /** Runs a CLI body: known errors become one line on stderr and exit code 1. */

@@ -6,7 +6,7 @@
  */
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { openDuckDbEngine } from '../engine/duckdbEngine.js';
 import type { Mapping } from '../engine/mappings.js';
 import { sqlString } from '../engine/tableSql.js';
@@ -45,7 +45,7 @@ export async function normalizeExport(opts: {
     // The reader finds files by table folder; link the input there under its own path.
     const link = join(work, 'data', opts.table, opts.path ?? basename(opts.input));
     await mkdir(dirname(link), { recursive: true });
-    await symlink(opts.input, link);
+    await symlink(resolve(opts.input), link);
     const engine = await openDuckDbEngine({ dataDir: join(work, 'data'), settings: duckdbSettings(work, opts.memoryLimit) });
     try {
       return { rows: await copyTable(engine, opts.table, opts.output), file: opts.output };

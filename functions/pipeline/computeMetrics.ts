@@ -48,7 +48,9 @@ function quality(t: TableAggregates | undefined, present: boolean): TableQuality
   let duplicates = 0;
   let used = 0;
   let newest: number | null = null;
-  for (const [st, m] of t?.statusRows() ?? []) {
+  // In status order (the contract's order of reasons), whatever order the engine returned the rows in.
+  const byStatus = [...(t?.statusRows() ?? [])].sort(([a], [b]) => a - b);
+  for (const [st, m] of byStatus) {
     const rows = m['rows_n'] ?? 0;
     rowsRead += rows;
     if (st === STATUS.ok) {
