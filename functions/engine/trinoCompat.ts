@@ -7,7 +7,11 @@
  * Deliberately avoided (they differ between the engines): integer division (`/` on integers is
  * truncating in Trino and fractional in DuckDB: we divide by a decimal literal or in TypeScript),
  * date_diff / date_add, approx_* (approximate), date_format / format_datetime, time-zone
- * conversion (period bounds are computed in TypeScript and passed as epoch milliseconds).
+ * conversion (period bounds are computed in TypeScript and passed as epoch milliseconds),
+ * least / greatest (Trino: null if any argument is null; DuckDB: ignores nulls), regexp_extract
+ * (no match: Trino null, DuckDB ''), regexp_replace (Trino replaces all, DuckDB the first).
+ *
+ * Every function's examples run on DuckDB and on a real Trino (test/integration/portableFunctions.test.ts).
  *
  * test/unit/portableSql.test.ts fails when a query calls anything outside PORTABLE_FUNCTIONS.
  */
@@ -18,57 +22,159 @@ export interface CompatFunction {
   semantics: string;
   /** DuckDB macro giving DuckDB the Trino name, when DuckDB lacks it or differs. */
   duckdbMacro?: string;
+  /**
+   * Calls and their results as we rely on them, run on DuckDB and on a real Trino by
+   * test/integration/portableFunctions.test.ts: a SQL expression and the value it must give.
+   */
+  examples: [sql: string, expected: string | number | boolean | null][];
 }
 
 export const PORTABLE_FUNCTIONS: readonly CompatFunction[] = [
   {
     name: 'regexp_like',
-    semantics: 'regexp_like(s, pattern): true when pattern matches anywhere in s (we anchor with ^...$); null for null s',
+    semantics:
+      'regexp_like(s, pattern): true when pattern matches anywhere in s; null for null s. Anchor with \\A and \\z, never ^ and $: Trino\'s $ also matches before a final line break, RE2\'s (DuckDB) does not',
     duckdbMacro: 'CREATE OR REPLACE MACRO regexp_like(s, p) AS regexp_matches(s, p)',
+    examples: [
+      ["regexp_like('12', '\\A[0-9]+\\z')", true],
+      ["regexp_like('12' || chr(10), '\\A[0-9]+\\z')", false],
+      ["regexp_like('a12b', '[0-9]+')", true],
+      ['regexp_like(CAST(NULL AS varchar), \'x\')', null],
+    ],
   },
   {
     name: 'from_iso8601_timestamp',
     semantics:
-      'parses YYYY-MM-DD[THH:MM:SS[.f…][Z|±HH:MM]] to a timestamp with time zone; no offset = session zone (UTC on both); we only call it on strings that already match the contract regex, inside try()',
+      'parses YYYY-MM-DDTHH:MM:SSZ to a timestamp with time zone; we call it only in that exact form (fraction and offset are applied in SQL: the engines round or truncate fractions differently and Trino refuses offsets beyond ±14:00), inside try(): a day that does not exist gives null',
     duckdbMacro: 'CREATE OR REPLACE MACRO from_iso8601_timestamp(s) AS TRY_CAST(s AS TIMESTAMPTZ)',
+    examples: [
+      ["to_unixtime(from_iso8601_timestamp('2026-10-01T10:00:00Z'))", 1790848800],
+      ["to_unixtime(try(from_iso8601_timestamp('2026-02-29T10:00:00Z')))", null],
+      ["to_unixtime(from_iso8601_timestamp('1582-10-10T00:00:00Z'))", -12219724800],
+    ],
   },
   {
     name: 'to_unixtime',
     semantics: 'seconds since the epoch as double (fractional part = sub-second)',
     duckdbMacro: 'CREATE OR REPLACE MACRO to_unixtime(t) AS epoch(t)',
+    examples: [["to_unixtime(from_iso8601_timestamp('1970-01-01T00:00:01Z'))", 1]],
   },
   {
     name: 'with_timezone',
     semantics: 'with_timezone(timestamp, zone): the wall-clock timestamp read as local time in the IANA zone (mappings only; the two engines may differ inside a DST gap or overlap)',
     duckdbMacro: 'CREATE OR REPLACE MACRO with_timezone(ts, zone) AS timezone(zone, ts)',
+    examples: [["to_unixtime(with_timezone(CAST('2026-10-01 10:00:00' AS timestamp), 'Europe/Moscow'))", 1790838000]],
   },
   {
     name: 'to_iso8601',
     semantics: 'an ISO-8601 text of the instant that from_iso8601_timestamp reads back (Trino writes the offset, DuckDB Z: same instant)',
     duckdbMacro: "CREATE OR REPLACE MACRO to_iso8601(t) AS strftime(timezone('UTC', t), '%Y-%m-%dT%H:%M:%S.%gZ')",
+    examples: [["to_unixtime(from_iso8601_timestamp(to_iso8601(from_unixtime(1790848800))))", 1790848800]],
   },
   {
     name: 'from_unixtime',
     semantics: 'from_unixtime(seconds): the instant as a timestamp with time zone',
     duckdbMacro: 'CREATE OR REPLACE MACRO from_unixtime(x) AS to_timestamp(x)',
+    examples: [['to_unixtime(from_unixtime(1790848800))', 1790848800]],
   },
-  { name: 'substr', semantics: 'substr(s, start, length), 1-based' },
-  { name: 'try', semantics: 'null instead of an error (built in on both)' },
-  { name: 'replace', semantics: 'replace(s, from, to): every occurrence' },
-  { name: 'lower', semantics: 'lower case' },
-  { name: 'coalesce', semantics: 'first non-null' },
-  { name: 'nullif', semantics: 'null when equal' },
-  { name: 'round', semantics: 'round(double) to the nearest integer; only applied to values already integral up to float error' },
-  { name: 'floor', semantics: 'floor' },
-  { name: 'least', semantics: 'least of non-null arguments (we never pass nulls)' },
-  { name: 'count', semantics: 'count(x) counts non-null x; count(*) rows' },
-  { name: 'sum', semantics: 'sum; null over no rows' },
-  { name: 'max', semantics: 'max' },
-  { name: 'row_number', semantics: 'window row number' },
-  { name: 'lag', semantics: 'window lag(x, k): null before the first row of the partition' },
-  { name: 'array_agg', semantics: 'array_agg(x) FILTER (WHERE …): the values as an array; arrays are 1-based on both' },
-  { name: 'array_sort', semantics: 'array_sort(array): ascending (no nulls in our arrays)' },
-  { name: 'grouping', semantics: 'grouping(a): 0 when the row groups by a, 1 when a is aggregated away' },
+  {
+    name: 'substr',
+    semantics: 'substr(s, start[, length]), 1-based, in characters; past the end gives the empty string',
+    examples: [
+      ["substr('2026-10-01T10:00:00Z', 12, 2)", '10'],
+      ["substr('abc', 2)", 'bc'],
+      ["substr('客服一组', 2, 2)", '服一'],
+      ["substr('abc', 5, 2)", ''],
+    ],
+  },
+  {
+    name: 'length',
+    semantics: 'length(s) in characters (not bytes)',
+    examples: [
+      ["length('2026-10-01')", 10],
+      ["length('客服')", 2],
+    ],
+  },
+  {
+    name: 'rpad',
+    semantics: 'rpad(s, n, pad): s padded on the right to n characters (we only pad strings shorter than n)',
+    examples: [["rpad('5', 3, '0')", '500']],
+  },
+  {
+    name: 'try',
+    semantics: 'null instead of an error (built in on both); does NOT catch every Trino error (an unsupported time zone still fails), so arguments are made safe first',
+    examples: [["try(CAST('x' AS bigint))", null]],
+  },
+  {
+    name: 'replace',
+    semantics: 'replace(s, from, to): every occurrence',
+    examples: [["replace('a b c', ' ', 'T')", 'aTbTc']],
+  },
+  {
+    name: 'lower',
+    semantics: 'lower case',
+    examples: [["lower('TRUE')", 'true']],
+  },
+  {
+    name: 'coalesce',
+    semantics: 'first non-null',
+    examples: [["coalesce(CAST(NULL AS varchar), 'unassigned')", 'unassigned']],
+  },
+  {
+    name: 'nullif',
+    semantics: 'null when equal',
+    examples: [["nullif('', '')", null]],
+  },
+  {
+    name: 'round',
+    semantics: 'round(double) to the nearest integer; only applied to values already integral up to float error',
+    examples: [['round(CAST(1790848800.0000002 AS double) * 1000)', 1790848800000]],
+  },
+  {
+    name: 'floor',
+    semantics: 'floor',
+    examples: [['floor(7 / 2.0)', 3]],
+  },
+  {
+    name: 'count',
+    semantics: 'count(x) counts non-null x; count(*) rows',
+    examples: [['(SELECT count(x) FROM (VALUES (1), (NULL), (3)) AS t(x))', 2]],
+  },
+  {
+    name: 'sum',
+    semantics: 'sum; null over no rows',
+    examples: [['(SELECT sum(x) FROM (VALUES (1), (2)) AS t(x) WHERE x > 5)', null]],
+  },
+  {
+    name: 'max',
+    semantics: 'max',
+    examples: [['(SELECT max(x) FROM (VALUES (1), (3), (2)) AS t(x))', 3]],
+  },
+  {
+    name: 'row_number',
+    semantics: 'window row number; ORDER BY must be total (break ties explicitly) for the same row to win on both',
+    examples: [['(SELECT max(rn) FROM (SELECT row_number() OVER (ORDER BY x) AS rn FROM (VALUES (1), (2)) AS t(x)))', 2]],
+  },
+  {
+    name: 'lag',
+    semantics: 'window lag(x, k): null before the first row of the partition',
+    examples: [['(SELECT count(p) FROM (SELECT lag(x, 1) OVER (ORDER BY x) AS p FROM (VALUES (1), (2), (3)) AS t(x)))', 2]],
+  },
+  {
+    name: 'array_agg',
+    semantics: 'array_agg(x) FILTER (WHERE …): the values as an array; arrays are 1-based on both. Subscripts are only read within 1..cardinality: out of range, Trino fails where DuckDB gives null',
+    examples: [['(SELECT array_sort(array_agg(x) FILTER (WHERE x > 1))[2] FROM (VALUES (3), (1), (2)) AS t(x))', 3]],
+  },
+  {
+    name: 'array_sort',
+    semantics: 'array_sort(array): ascending (no nulls in our arrays)',
+    examples: [['(SELECT array_sort(array_agg(CAST(x AS double)))[1] FROM (VALUES (3.5), (-1.25), (2.0)) AS t(x))', -1.25]],
+  },
+  {
+    name: 'grouping',
+    semantics: 'grouping(a): 0 when the row groups by a, 1 when a is aggregated away',
+    examples: [['(SELECT max(g) FROM (SELECT grouping(x) AS g FROM (VALUES (1), (2)) AS t(x) GROUP BY GROUPING SETS ((x), ())))', 1]],
+  },
 ];
 
 export const PORTABLE_FUNCTION_NAMES: ReadonlySet<string> = new Set(PORTABLE_FUNCTIONS.map((f) => f.name));
