@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { csv, writeExports } from '../helpers/fixtures.js';
+import { trinoOrSkip } from '../support/trino.js';
 
 function metricsCli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'functions/cli/metrics.ts', ...args], { encoding: 'utf8' });
@@ -57,5 +58,39 @@ describe('npm run metrics', () => {
     expect(r.stderr).toContain('targets.csat_pct.warn: warn (90) must be <= target (85) when higher is better');
     expect(r.stderr).toContain('targets.nope_pct: unknown indicator id "nope_pct"');
     expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+});
+
+describe.skipIf(!trinoOrSkip())('npm run metrics -- --engine trino', () => {
+  const withoutTime = (file: string) => readFileSync(file, 'utf8').replace(/"generatedAt": "[^"]*"/, '');
+
+  it('on the local Trino writes the same metrics.json as the default engine', () => {
+    const [duck, trino] = [mkdtempSync(join(tmpdir(), 'metrics-duck-')), mkdtempSync(join(tmpdir(), 'metrics-trino-'))];
+    const args = ['--data', data, '--period', '2026-10', '--timezone', 'UTC', '--report', 'monthly-service-review'];
+
+    const a = metricsCli(...args, '--out', duck);
+    const b = metricsCli(...args, '--out', trino, '--engine', 'trino');
+
+    expect([a.code, b.code], b.stderr).toEqual([0, 0]);
+    expect(b.stderr).toContain('trino: loading');
+    const name = 'monthly-service-review-2026-10.metrics.json';
+    expect(withoutTime(join(trino, name))).toBe(withoutTime(join(duck, name)));
+  });
+
+  it.each([
+    [['--trino-url', 'http://127.0.0.1:1'], /^error: --trino-url needs --trino-catalog and --trino-schema/],
+    [['--trino-url', 'http://127.0.0.1:1', '--trino-catalog', 'hive', '--trino-schema', 'crm', '--data', 'x'], /^error: --data and --mapping load exports into the local Trino only/],
+    [['--trino-url', 'http://127.0.0.1:1', '--trino-catalog', 'hive', '--trino-schema', 'crm'], /^error: trino query "tables" failed at http:\/\/127\.0\.0\.1:1: ECONNREFUSED/],
+  ])('rejects %j with one line and exit code 1, never printing the password', (args, message) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'functions/cli/metrics.ts', '--engine', 'trino', '--period', '2026-10', ...(args as string[])], {
+      encoding: 'utf8',
+      env: { ...process.env, TRINO_PASSWORD: 'pa55-w0rd-secret' },
+    });
+
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('error: '))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(message as RegExp);
+    expect(r.stderr + r.stdout).not.toContain('pa55-w0rd-secret');
   });
 });
