@@ -9,7 +9,9 @@
  * "Infinity", "-Infinity", decimal as text, varchar as text...); they are converted by that type.
  * A failed query carries Trino's message and error name; a query running past the timeout is
  * cancelled on the server. The password (basic auth) is sent in a header and never logged.
+ * Every query runs in the session time zone UTC (header X-Trino-Time-Zone), as on Athena.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { BasicAuth, Trino, type QueryResult, type QueryStats } from 'trino-client';
 import { TABLES, type TableName } from '../pipeline/catalog.js';
 import { EngineError, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
@@ -54,7 +56,7 @@ export function trinoConnectionFromEnv(
 
 /** A description of the connection safe to print: never the password. */
 export function describeConnection(c: TrinoConnection): string {
-  return `${c.url} as ${c.user}${c.password ? ' (password set)' : ''}, ${c.catalog}.${c.schema}`;
+  return `${safeUrl(c.url)} as ${c.user}${c.password ? ' (password set)' : ''}, ${c.catalog}.${c.schema}`;
 }
 
 export interface TrinoEngine extends QueryEngine {
@@ -70,37 +72,84 @@ export function createTrinoEngine(opts: TrinoEngineOptions): TrinoEngine {
     schema: opts.schema,
     source: TRINO_DEFAULTS.source,
     auth: new BasicAuth(opts.user, opts.password),
+    // Athena runs every query in UTC; so does this engine, whatever the server's default zone.
+    extraHeaders: { [TIME_ZONE_HEADER]: 'UTC' },
   });
 
   async function run(sql: string, label: string): Promise<SqlRow[]> {
     const rows: SqlRow[] = [];
     let queryId: string | undefined;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (queryId) client.cancel(queryId).catch(() => undefined);
-    }, timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    // The deadline is raced against every request: trino-client's iterator follows nextUri through
+    // the pages without data (queued, running) inside one next() call, so a slow query never hands
+    // a page back to a loop that could check a flag, and a timer alone could not stop it.
+    const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
+    });
+    /**
+     * Cancels the query and makes sure it ended: DELETE /v1/query/<id> does nothing to a query the
+     * coordinator has not dispatched yet (the first request of its nextUri does that, and one may
+     * be in flight), so it is repeated until Trino reports the query finished or failed.
+     */
+    const cancel = async (id: string): Promise<void> => {
+      for (let attempt = 1; ; attempt++) {
+        await client.cancel(id);
+        const state = await client.queryInfo(id).then(
+          (info) => info.state,
+          () => undefined,
+        );
+        if (state === 'FAILED' || state === 'FINISHED' || attempt >= CANCEL_ATTEMPTS) return;
+        await delay(CANCEL_RETRY_MS);
+      }
+    };
+    const timedOut = async (): Promise<EngineError> => {
+      let outcome = 'cancelled it';
+      if (queryId) {
+        await cancel(queryId).catch((e: unknown) => {
+          outcome = `cancelling it failed: ${transportText(e)}`;
+        });
+      } else outcome = 'cancelling it once the server answers the submission';
+      return new EngineError(`trino query "${label}"${queryId ? ` (${queryId})` : ''} timed out after ${timeoutMs} ms; ${outcome}`);
+    };
     try {
-      const iter = await client.query(sql);
+      const submitted = client.query(sql);
+      const iter = await Promise.race([submitted, deadline]);
+      if (iter === TIMED_OUT) {
+        // Cancel the query once the submission answers with its id.
+        submitted
+          .then(async (it) => {
+            const id = iteratorQueryId(it);
+            if (id) await cancel(id);
+          })
+          .catch(() => undefined);
+        throw await timedOut();
+      }
+      queryId = iteratorQueryId(iter);
       let columns: { name: string; type: string }[] | undefined;
       let last: QueryResult | undefined;
-      for await (const page of iter) {
-        queryId ??= page.id;
-        if (timedOut) {
-          await client.cancel(page.id).catch(() => undefined);
-          break;
+      for (;;) {
+        const pending = iter.next();
+        const step = await Promise.race([pending, deadline]);
+        if (step === TIMED_OUT) {
+          pending.catch(() => undefined); // the long-poll in flight ends when the query is cancelled
+          throw await timedOut();
         }
+        // `done` carries the response last fetched: already handled, unless it is the first one
+        // (a statement answered at once, without a nextUri).
+        if (step.done && last) break;
+        const page = step.value;
+        queryId ??= page.id;
         if (page.error) throw new EngineError(failureText(label, page));
         columns ??= page.columns;
         for (const data of page.data ?? []) rows.push(convertRow(data, columns ?? [], label));
         last = page;
+        if (step.done) break;
       }
-      if (timedOut) throw new EngineError(`trino query "${label}"${queryId ? ` (${queryId})` : ''} timed out after ${timeoutMs} ms; cancelled it`);
       if (last?.stats) opts.onStats?.(label, last.stats);
       return rows;
     } catch (e) {
       if (e instanceof EngineError) throw e;
-      throw new EngineError(`trino query "${label}" failed: ${transportText(e)}`, { cause: e });
+      throw new EngineError(`trino query "${label}" failed at ${safeUrl(opts.url)}: ${transportText(e)}`, { cause: safeCause(e) });
     } finally {
       clearTimeout(timer);
     }
@@ -127,6 +176,42 @@ export function createTrinoEngine(opts: TrinoEngineOptions): TrinoEngine {
   };
 }
 
+const TIME_ZONE_HEADER = 'X-Trino-Time-Zone';
+const CANCEL_ATTEMPTS = 10;
+const CANCEL_RETRY_MS = 200;
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * The query id of a submitted query, from the first response of POST /v1/statement. trino-client
+ * (0.2.x) keeps it in its iterator and yields no page before data or the end arrive.
+ */
+function iteratorQueryId(iter: unknown): string | undefined {
+  const id = (iter as { iter?: { queryResult?: { id?: unknown } } }).iter?.queryResult?.id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** The URL without user information (a password may be written into it). */
+function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
+/** The transport error without its request (axios keeps the auth and headers in `config`). */
+function safeCause(e: unknown): Error {
+  const err = e as { name?: string; message?: string; code?: string; response?: { status?: number } };
+  return Object.assign(new Error(transportText(e)), {
+    name: err.name ?? 'Error',
+    code: err.code,
+    status: err.response?.status,
+  });
+}
+
 function failureText(label: string, page: QueryResult): string {
   const e = page.error!;
   return `trino query "${label}" (${page.id}) failed: ${e.errorName} (${e.errorType}): ${e.message}`;
@@ -137,7 +222,10 @@ function transportText(e: unknown): string {
   const err = e as { message?: string; code?: string; response?: { status?: number; data?: unknown } };
   const status = err.response?.status;
   const body = typeof err.response?.data === 'string' ? err.response.data.trim().split('\n')[0] : undefined;
-  return [err.code, status ? `HTTP ${status}` : undefined, body || err.message].filter(Boolean).join(': ');
+  return [err.code, status ? `HTTP ${status}` : undefined, body || err.message]
+    .filter(Boolean)
+    .join(': ')
+    .replace(/\s*\n\s*/g, ' ');
 }
 
 function convertRow(data: unknown[], columns: { name: string; type: string }[], label: string): SqlRow {

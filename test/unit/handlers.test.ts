@@ -1,25 +1,23 @@
 /**
  * The Lambda adapters, each with its AWS clients mocked: the query step runs the real indicator
- * SQL through the Athena engine against a mocked Athena whose answers come from DuckDB over a
- * small fixture (split into many pages), so metrics.json must equal a direct DuckDB run; plus
- * Athena failure and throttling, period resolution, and env checks.
+ * SQL through the Athena engine against a mocked Athena whose answers the local Trino produces
+ * for each query (test/support/athenaOverTrino.ts, pages of 3 rows here), so metrics.json must
+ * equal a direct DuckDB run over the same fixture; plus Athena failure and throttling (skipped
+ * without a local Trino), period resolution, and env checks.
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AthenaClient,
-  GetQueryExecutionCommand,
-  GetQueryResultsCommand,
-  StartQueryExecutionCommand,
-  TooManyRequestsException,
-  type Row,
-} from '@aws-sdk/client-athena';
+import { randomBytes } from 'node:crypto';
+import { AthenaClient, GetQueryResultsCommand, StartQueryExecutionCommand, TooManyRequestsException } from '@aws-sdk/client-athena';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDuckDbEngine, type DuckDbEngine } from '../../functions/engine/duckdbEngine.js';
+import type { AthenaEngineOptions } from '../../functions/engine/athenaEngine.js';
+import type { QueryEngine } from '../../functions/engine/engine.js';
+import { loadExportsIntoTrino } from '../../functions/engine/trinoLocalData.js';
 import { createQueryHandler } from '../../functions/handlers/query.js';
 import { createRenderHandler } from '../../functions/handlers/render.js';
 import { createResolvePeriodHandler } from '../../functions/handlers/resolvePeriod.js';
@@ -28,6 +26,8 @@ import { computeMetrics } from '../../functions/pipeline/computeMetrics.js';
 import type { MetricsJson } from '../../functions/pipeline/model.js';
 import { parseReports } from '../../functions/pipeline/reportsConfig.js';
 import { DEFAULT_TARGETS } from '../../functions/pipeline/targets.js';
+import { AthenaOverTrino } from '../support/athenaOverTrino.js';
+import { localTrino } from '../support/localTrino.js';
 
 const athenaMock = mockClient(AthenaClient);
 const s3Mock = mockClient(S3Client);
@@ -50,6 +50,10 @@ const NOW = new Date('2026-11-01T05:00:00.000Z');
 
 let dir: string;
 let duck: DuckDbEngine;
+const trino = localTrino();
+/** The Trino schema holding the fixture (when there is a local Trino), standing for database crm. */
+const trinoSchema = `handlers_${randomBytes(4).toString('hex')}`;
+let onTrino: QueryEngine | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'handlers-'));
@@ -65,9 +69,11 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'tickets', 'dt=2026-10-31', 'a.csv'), tickets.join('\n'));
   writeFileSync(join(dir, 'customers', 'c.csv'), 'customer_id,created_at,churned_at,updated_at\nC1,2025-01-01,,2025-01-01\nC2,2025-02-01,2026-10-10,2026-10-10\n');
   duck = await openDuckDbEngine({ dataDir: dir });
+  if (trino) onTrino = await loadExportsIntoTrino({ trino, dataDir: dir, schema: trinoSchema });
 });
 afterAll(async () => {
   await duck?.close();
+  await onTrino?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 beforeEach(() => {
@@ -75,49 +81,13 @@ beforeEach(() => {
   s3Mock.reset();
 });
 
-const ATHENA_TYPE: Record<string, string> = { DOUBLE: 'double', BIGINT: 'bigint', INTEGER: 'integer', VARCHAR: 'varchar', BOOLEAN: 'boolean', HUGEINT: 'bigint' };
 const PAGE_ROWS = 3;
 
-/** Athena's protocol over DuckDB's answers: header row on page 1, PAGE_ROWS rows per page, text cells. */
-function athenaBackedByDuckDb(opts: { failWith?: string; throttleStartOnce?: boolean } = {}) {
-  const sqlById = new Map<string, string>();
-  let n = 0;
-  let throttled = false;
-  athenaMock.on(StartQueryExecutionCommand).callsFake(async (input: { QueryString: string }) => {
-    if (opts.throttleStartOnce && !throttled) {
-      throttled = true;
-      throw new TooManyRequestsException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } });
-    }
-    const id = `q${++n}`;
-    sqlById.set(id, input.QueryString);
-    return { QueryExecutionId: id };
-  });
-  athenaMock.on(GetQueryExecutionCommand).callsFake(async (input: { QueryExecutionId: string }) => ({
-    QueryExecution: {
-      QueryExecutionId: input.QueryExecutionId,
-      Status: opts.failWith
-        ? { State: 'FAILED', StateChangeReason: opts.failWith, AthenaError: { ErrorCategory: 2, ErrorType: 1006, ErrorMessage: opts.failWith } }
-        : { State: 'SUCCEEDED' },
-      Statistics: { DataScannedInBytes: 1234 },
-    },
-  }));
-  const pages = new Map<string, { columns: { Name: string; Type: string }[]; rows: Row[] }>();
-  athenaMock.on(GetQueryResultsCommand).callsFake(async (input: { QueryExecutionId: string; NextToken?: string }) => {
-    let result = pages.get(input.QueryExecutionId);
-    if (!result) {
-      const reader = await duck.connection.runAndReadAll(sqlById.get(input.QueryExecutionId)!);
-      const names = reader.columnNames();
-      const types = reader.columnTypes().map((t) => ATHENA_TYPE[String(t)] ?? 'varchar');
-      const rows = reader.getRowsJS().map((r) => ({ Data: r.map((v) => (v === null ? {} : { VarCharValue: String(v) })) }));
-      result = { columns: names.map((Name, i) => ({ Name, Type: types[i]! })), rows };
-      pages.set(input.QueryExecutionId, result);
-    }
-    const start = input.NextToken ? Number(input.NextToken) : 0;
-    const slice = result.rows.slice(start, start + PAGE_ROWS);
-    const header = start === 0 ? [{ Data: result.columns.map((c) => ({ VarCharValue: c.Name })) }] : [];
-    const next = start + PAGE_ROWS < result.rows.length ? String(start + PAGE_ROWS) : undefined;
-    return { ResultSet: { ResultSetMetadata: { ColumnInfo: result.columns }, Rows: [...header, ...slice] }, NextToken: next };
-  });
+/** Athena's API over the local Trino: answers Trino produced, PAGE_ROWS rows a page. */
+function athenaBackedByTrino(): AthenaOverTrino {
+  const backend = new AthenaOverTrino({ url: trino!.url, catalog: trino!.catalog, schemaFor: () => trinoSchema, maxPageRows: PAGE_ROWS });
+  backend.install(athenaMock);
+  return backend;
 }
 
 function curatedListing(present: string[]) {
@@ -128,7 +98,7 @@ function curatedListing(present: string[]) {
   s3Mock.on(PutObjectCommand).resolves({});
 }
 
-const queryHandler = () =>
+const queryHandler = (engine: Pick<AthenaEngineOptions, 'sleep'> = { sleep: async () => {} }) =>
   createQueryHandler({
     athena: new AthenaClient({ region: 'eu-west-1' }),
     s3: new S3Client({ region: 'eu-west-1' }),
@@ -140,17 +110,24 @@ const queryHandler = () =>
     curatedPrefix: 'curated',
     archiveBucket: 'archive',
     logger,
-    engine: { sleep: async () => {}, pollIntervalMs: 1 },
+    engine: { ...engine, pollIntervalMs: 1 },
     now: () => NOW,
   });
 
-describe('query step (Athena mocked)', () => {
+describe.skipIf(!trino)('query step (Athena mocked, its answers from Trino)', () => {
+  let backend: AthenaOverTrino;
+  afterEach(async () => {
+    await backend?.close();
+  });
+  // Each wait of the engine lets Trino finish first: every poll sees a final state.
+  const waitForTrino = { sleep: () => backend.settle() };
+
   it('pages through every result and writes the same metrics.json as a direct DuckDB run', async () => {
     // Prepare
-    athenaBackedByDuckDb();
+    backend = athenaBackedByTrino();
     curatedListing(['tickets', 'customers']);
     // Act
-    const out = await queryHandler()({ reportId: 'ops-review', period: '2026-10', runId: 'run-1', force: false });
+    const out = await queryHandler(waitForTrino)({ reportId: 'ops-review', period: '2026-10', runId: 'run-1', force: false });
     // Assess
     const expected = await computeMetrics({ engine: duck, period: '2026-10', timezone: 'Europe/Moscow', targets: DEFAULT_TARGETS, reportId: 'ops-review', locale: 'en', now: NOW });
     const put = s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input;
@@ -164,26 +141,40 @@ describe('query step (Athena mocked)', () => {
     const starts = athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
     expect(starts).toHaveLength(2); // one query per present table
     expect(starts.every((s) => s.WorkGroup === 'reports-wg' && s.QueryExecutionContext?.Database === 'crm')).toBe(true);
+    expect(backend.trinoQueryIds()).toHaveLength(2); // …each run on Trino
   });
 
-  it('fails with Athena\'s reason when a query FAILED, and writes nothing', async () => {
-    athenaBackedByDuckDb({ failWith: 'TABLE_NOT_FOUND: line 3:8: Table awsdatacatalog.crm.tickets does not exist' });
-    curatedListing(['tickets']);
-    const err = await queryHandler()({ reportId: 'ops-review', period: '2026-10', runId: 'run-2' }).catch((e: Error) => e);
+  it("fails with Athena's reason when a query FAILED, and writes nothing", async () => {
+    // Prepare: S3 holds orders files, but the database has no orders table.
+    backend = athenaBackedByTrino();
+    curatedListing(['orders']);
+    // Act
+    const err = await queryHandler(waitForTrino)({ reportId: 'ops-review', period: '2026-10', runId: 'run-2' }).catch((e: Error) => e);
+    // Assess
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toBe('EngineError');
-    expect((err as Error).message).toMatch(/FAILED.*TABLE_NOT_FOUND/);
+    expect((err as Error).message).toMatch(/FAILED.*TABLE_NOT_FOUND.*orders/);
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
   it('rides out Athena throttling', async () => {
-    athenaBackedByDuckDb({ throttleStartOnce: true });
+    // Prepare: the first start is refused as throttled.
+    backend = athenaBackedByTrino();
+    athenaMock
+      .on(StartQueryExecutionCommand)
+      .rejectsOnce(new TooManyRequestsException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } }))
+      .callsFake(backend.start);
     curatedListing(['customers']);
-    const out = await queryHandler()({ reportId: 'ops-review', period: '2026-10', runId: 'run-3' });
+    // Act
+    const out = await queryHandler(waitForTrino)({ reportId: 'ops-review', period: '2026-10', runId: 'run-3' });
+    // Assess
     expect(out.metricsKey).toBe('work/run-3/metrics.json');
     expect(athenaMock.commandCalls(StartQueryExecutionCommand)).toHaveLength(2);
+    expect(backend.trinoQueryIds()).toHaveLength(1);
   });
+});
 
+describe('query step input', () => {
   it('rejects an unknown report or a malformed period before querying', async () => {
     await expect(queryHandler()({ reportId: 'nope', period: '2026-10', runId: 'r' })).rejects.toThrow(InvalidEventError);
     await expect(queryHandler()({ reportId: 'ops-review', period: '2026-1', runId: 'r' })).rejects.toThrow(/period/);
