@@ -7,8 +7,8 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { TABLES } from '../pipeline/catalog.js';
 import { type SampleFormat, generateSampleData } from '../sample/generate.js';
+import { TABLES } from '../pipeline/contract.js';
 
 /** Runs at or above this many rows get a progress bar. */
 const BAR_FROM_ROWS = 250_000;

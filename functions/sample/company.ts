@@ -21,15 +21,17 @@ export interface Team {
   csatGood: number;
   nps: number;
   agents: number;
+  /** Multiplier of the company-wide answer-speed median of live contacts (queue wait). */
+  answer: number;
 }
 
 // Names exercise the renderers: Cyrillic, Chinese, an ampersand and markup that must be escaped.
 export const TEAMS: Team[] = [
-  { name: 'Billing', weight: 17, frt: 0.75, res: 0.7, fcr: 0.84, reopen: 0.03, error: 0.012, csatGood: 0.9, nps: 0.04, agents: 9 },
-  { name: 'Техподдержка', weight: 30, frt: 1.0, res: 1.2, fcr: 0.75, reopen: 0.05, error: 0.02, csatGood: 0.86, nps: 0, agents: 18 },
-  { name: '售后服务', weight: 21, frt: 1.05, res: 0.95, fcr: 0.8, reopen: 0.04, error: 0.017, csatGood: 0.87, nps: 0.01, agents: 12 },
-  { name: 'Logistics & Returns', weight: 22, frt: 1.9, res: 1.7, fcr: 0.62, reopen: 0.09, error: 0.045, csatGood: 0.72, nps: -0.1, agents: 11 },
-  { name: 'Key Accounts <b>VIP</b>', weight: 8, frt: 0.45, res: 0.55, fcr: 0.88, reopen: 0.02, error: 0.008, csatGood: 0.95, nps: 0.1, agents: 5 },
+  { name: 'Billing', weight: 17, frt: 0.75, res: 0.7, fcr: 0.84, reopen: 0.03, error: 0.012, csatGood: 0.9, nps: 0.04, agents: 9, answer: 0.8 },
+  { name: 'Техподдержка', weight: 30, frt: 1.0, res: 1.2, fcr: 0.75, reopen: 0.05, error: 0.02, csatGood: 0.86, nps: 0, agents: 18, answer: 1.05 },
+  { name: '售后服务', weight: 21, frt: 1.05, res: 0.95, fcr: 0.8, reopen: 0.04, error: 0.017, csatGood: 0.87, nps: 0.01, agents: 12, answer: 0.95 },
+  { name: 'Logistics & Returns', weight: 22, frt: 1.9, res: 1.7, fcr: 0.62, reopen: 0.09, error: 0.045, csatGood: 0.72, nps: -0.1, agents: 11, answer: 1.75 },
+  { name: 'Key Accounts <b>VIP</b>', weight: 8, frt: 0.45, res: 0.55, fcr: 0.88, reopen: 0.02, error: 0.008, csatGood: 0.95, nps: 0.1, agents: 5, answer: 0.45 },
 ];
 export const TEAM_WEIGHTS = TEAMS.map((t) => t.weight);
 /** Share of tickets with no team (reported as `unassigned`). */
@@ -47,17 +49,61 @@ export interface Channel {
   deliveryDelay: number;
   /** How the source system of this channel writes timestamps. */
   style: Style;
+  /** Queue behaviour of a live channel (contacts); absent for channels without a queue. */
+  live?: LiveQueue;
+}
+
+/** How contacts of a live channel (a person answers them from a queue) behave. */
+export interface LiveQueue {
+  /** Share of the live contacts. */
+  weight: number;
+  /** Multiplier of the company-wide answer-speed median. */
+  wait: number;
+  /** Median seconds a customer waits before giving up (log-normal). */
+  patienceS: number;
+  /** Median minutes from answer to end (talk or chat time, log-normal). */
+  talkMin: number;
 }
 
 export const CHANNELS: Channel[] = [
   { name: 'email', ticketWeight: 34, orderWeight: 8, frt: 1.0, response: 0.19, deliveryDelay: 0, style: S.Z },
-  { name: 'phone', ticketWeight: 19, orderWeight: 12, frt: 0.15, response: 0.15, deliveryDelay: 0, style: S.Moscow },
-  { name: 'chat', ticketWeight: 25, orderWeight: 10, frt: 0.3, response: 0.3, deliveryDelay: 0, style: S.Millis },
+  {
+    name: 'phone',
+    ticketWeight: 19,
+    orderWeight: 12,
+    frt: 0.15,
+    response: 0.15,
+    deliveryDelay: 0,
+    style: S.Moscow,
+    live: { weight: 56, wait: 0.85, patienceS: 280, talkMin: 5.5 },
+  },
+  {
+    name: 'chat',
+    ticketWeight: 25,
+    orderWeight: 10,
+    frt: 0.3,
+    response: 0.3,
+    deliveryDelay: 0,
+    style: S.Millis,
+    live: { weight: 32, wait: 1.2, patienceS: 480, talkMin: 9 },
+  },
   { name: 'web', ticketWeight: 14, orderWeight: 55, frt: 0.95, response: 0.23, deliveryDelay: 0, style: S.Naive },
-  { name: 'social', ticketWeight: 8, orderWeight: 15, frt: 1.3, response: 0.12, deliveryDelay: 0.45, style: S.Z },
+  // Social media includes the messengers (WhatsApp, Telegram): a live queue, slower and more patient.
+  {
+    name: 'social',
+    ticketWeight: 8,
+    orderWeight: 15,
+    frt: 1.3,
+    response: 0.12,
+    deliveryDelay: 0.45,
+    style: S.Z,
+    live: { weight: 12, wait: 1.9, patienceS: 900, talkMin: 14 },
+  },
 ];
 export const TICKET_CHANNEL_WEIGHTS = CHANNELS.map((c) => c.ticketWeight);
 export const ORDER_CHANNEL_WEIGHTS = CHANNELS.map((c) => c.orderWeight);
+/** Contact channel weights over CHANNELS: only the live ones (not email, not web forms). */
+export const CONTACT_CHANNEL_WEIGHTS = CHANNELS.map((c) => c.live?.weight ?? 0);
 
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export const PRIORITY_WEIGHTS = [22, 55, 18, 5];
@@ -93,6 +139,8 @@ export const SEASON = {
   delivery: byMonth([1.02, 1.0, 0.98, 0.97, 0.97, 0.97, 0.98, 0.98, 0.98, 1.0, 1.06, 1.12]),
   returns: byMonth([1.5, 1.2, 1, 0.95, 0.9, 0.9, 0.9, 0.9, 0.95, 1, 1.05, 1.1]),
   churn: byMonth([1.35, 1.1, 1, 0.95, 0.9, 0.9, 0.95, 0.95, 1, 1, 0.95, 1.05]),
+  /** Live contacts per ticket (calls and chats peak harder than tickets before the holidays). */
+  contacts: byMonth([1.0, 0.97, 0.98, 0.97, 0.96, 0.95, 0.94, 0.95, 0.98, 1.0, 1.06, 1.12]),
 };
 
 /** Interpolates from `a` (first month of history) to `b` (last month) by f in [0, 1]. */
@@ -105,6 +153,8 @@ export const LEVELS = {
   npsPromoters: [0.56, 0.46],
   npsDetractors: [0.12, 0.2],
   churnHazard: [0.017, 0.023],
+  /** Median seconds a live contact waits in the queue before a person answers. */
+  answerMedianS: [36, 22],
   /** SERVQUAL perception minus expectation, by dimension (first, last). */
   servqualGap: {
     reliability: [-0.75, -0.65],

@@ -15,6 +15,8 @@ export const BASE_COUNTS = {
   orders: 30_000,
   complaints: 150,
   customers: 6_000,
+  /** Live contacts (calls, chats, messages waiting for a person): about 1.5 per ticket. */
+  contacts: 60_000,
 } as const;
 export type Kind = keyof typeof BASE_COUNTS;
 export const DEFAULT_MONTHS = 15;
@@ -23,7 +25,7 @@ const LEGACY_SHARE = 0.55;
 const LEGACY_YEARS = 3;
 
 /** Seeds of the independent random streams. */
-export const STREAM = { tickets: 1, csat: 2, nps: 3, servqual: 4, orders: 5, complaints: 6, customers: 7, invoices: 8, plan: 9 } as const;
+export const STREAM = { tickets: 1, csat: 2, nps: 3, servqual: 4, orders: 5, complaints: 6, customers: 7, invoices: 8, plan: 9, contacts: 10 } as const;
 
 /** Record counts per month, with running starts for index -> month lookups. */
 export class MonthPlan {
@@ -103,6 +105,7 @@ export class Context {
       servqual: plan('servqual', w(() => 1)),
       orders: plan('orders', orderW),
       complaints: plan('complaints', complaintW),
+      contacts: plan('contacts', ticketW.map((x, i) => x * SEASON.contacts[this.months[i]!.calendarMonth]!)),
     };
     this.legacyCustomers = Math.round(counts.customers * LEGACY_SHARE);
     this.newCustomers = new MonthPlan(apportion(counts.customers - this.legacyCustomers, orderW));

@@ -1,15 +1,16 @@
 /**
- * Deterministic sample CRM exports for the six canonical tables (spec/data-contract.md):
+ * Deterministic sample CRM exports for the seven canonical tables (spec/data-contract.md):
  * `<dir>/<table>/dt=YYYY-MM-DD/part-NNN.csv`, rows streamed to disk, the same options giving
  * byte-identical files. Default size (scale 1, 15 months): 40k tickets, 25k survey rows (12k CSAT,
- * 8k NPS, 1k SERVQUAL questionnaires of 5 rows), 30k orders, 30k invoices, 150 complaints and 6k
- * customers, plus the defects described in inject.ts. Row counts scale with `scale` and with
- * `months` / 15; `targetRows` picks the scale that gives about that many rows in all.
+ * 8k NPS, 1k SERVQUAL questionnaires of 5 rows), 30k orders, 30k invoices, 150 complaints, 6k
+ * customers and 60k live contacts (calls, chats), plus the defects described in inject.ts. Row
+ * counts scale with `scale` and with `months` / 15; `targetRows` picks the scale that gives about
+ * that many rows in all.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TABLES, type TableName } from '../pipeline/catalog.js';
-import { CONTRACT, type TableDef } from '../pipeline/contract.js';
+import { CONTRACT, TABLES, type TableDef, type TableName } from '../pipeline/contract.js';
+import { contactsTable } from './contacts.js';
 import { Context, DEFAULT_MONTHS, recordCounts } from './context.js';
 import { convertFiles } from './convert.js';
 import { customersTable } from './customers.js';
@@ -32,7 +33,7 @@ export interface SampleOptions {
   seed?: number;
   /** Multiplies row counts; default 1. Ignored when targetRows is set. */
   scale?: number;
-  /** Total rows over the six tables, approximately (for benchmarks). */
+  /** Total rows over the seven tables, approximately (for benchmarks). */
   targetRows?: number;
   format?: SampleFormat;
   onProgress?: (done: number, total: number) => void;
@@ -44,7 +45,7 @@ export interface SampleResult {
 
 export const MANIFEST = '_sample.json';
 /** Bump when the generated content changes, so ensureSampleData regenerates old samples. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 interface Resolved {
   endPeriod: string;
@@ -83,6 +84,7 @@ function generators(ctx: Context): Record<TableName, TableGen> {
     complaints: complaintsTable(ctx),
     invoices: invoicesTable(ctx),
     customers: customersTable(ctx),
+    contacts: contactsTable(ctx),
   };
 }
 
@@ -96,6 +98,7 @@ function totalRows(scale: number, months: number): number {
     complaints: c.complaints,
     invoices: c.orders,
     customers: c.customers,
+    contacts: c.contacts,
   };
   return TABLES.reduce((sum, t) => sum + planDefects(CONTRACT[t], records[t]).rows, 0);
 }

@@ -2,8 +2,7 @@
  * surveys: CSAT and NPS surveys sent after tickets (answered or not), and SERVQUAL questionnaires
  * of five rows (one per dimension) sent to customers. Per month: CSAT rows, NPS rows, SERVQUAL rows.
  */
-import { SERVQUAL_DIMENSIONS } from '../pipeline/catalog.js';
-import { CONTRACT } from '../pipeline/contract.js';
+import { CONTRACT, SERVQUAL_DIMENSIONS } from '../pipeline/contract.js';
 import { CHANNELS, LEVELS, SEASON, TEAMS, trend } from './company.js';
 import { type Context, type MonthPlan, STREAM } from './context.js';
 import { Rng } from './rng.js';

@@ -1,7 +1,6 @@
 /** What every table generator provides to the driver (generate.ts). */
-import { CONTRACT } from '../pipeline/contract.js';
+import { CONTRACT, type TableName } from '../pipeline/contract.js';
 import type { TableDef } from '../pipeline/contract.js';
-import type { TableName } from '../pipeline/catalog.js';
 import type { Val } from './inject.js';
 import type { Rng } from './rng.js';
 import type { Style } from './time.js';

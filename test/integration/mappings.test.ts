@@ -17,7 +17,7 @@ const rows = (file: string): Record<string, string>[] => parse(readFileSync(file
 
 describe.skipIf(!existsSync(DATASETS))('worked mappings on the shared third-party datasets', () => {
   describeEngines('mapped exports', (engine) => {
-    it('call-centre calls: volume, first response, FCR and CSAT for March 2021 (UTC)', async () => {
+    it('call-centre calls: volume, first response, FCR, CSAT, answer speed and abandon rate for March 2021 (UTC)', async () => {
       const { metrics } = await runMetricsJob({
         data: join(DATASETS, 'call-center'),
         mapping: 'config/mappings/call-center.yaml',
@@ -58,6 +58,36 @@ describe.skipIf(!existsSync(DATASETS))('worked mappings on the shared third-part
       expect(Object.keys(metrics.segments.team).sort()).toEqual([...new Set(calls.map((c) => c['Topic']!))].sort());
       expect(metrics.dataQuality.tickets.rowsRead).toBe(calls.length);
       expect(metrics.indicators['churn_rate_pct']!.status).toBe('no_data');
+
+      // contacts: one call = one queued contact; answered ones waited "speed of answer" seconds,
+      // unanswered ones are abandoned. Both indicators count the calls queued in March.
+      expect(metrics.dataQuality.contacts.rowsRead).toBe(calls.length);
+      expect(metrics.dataQuality.contacts.recordsUsed).toBe(calls.length);
+      const speed = (cs: Record<string, string>[]) => {
+        const s = cs.filter((c) => c['Answered (Y/N)'] === 'Y').map((c) => Number(c['Speed of answer in seconds']));
+        return { n: s.length, mean: s.reduce((a, b) => a + b, 0) / s.length };
+      };
+      const abandon = (cs: Record<string, string>[]) => ({ n: cs.length, pct: (100 * cs.filter((c) => c['Answered (Y/N)'] !== 'Y').length) / cs.length });
+      const asa = speed(inMarch);
+      expect(asa.n).toBe(answered.length);
+      expect(ind['answer_speed_avg_s']!.n).toBe(asa.n);
+      expect(rel(ind['answer_speed_avg_s']!.value!, asa.mean)).toBeLessThan(1e-9);
+      const abandoned = abandon(inMarch);
+      expect(ind['abandon_rate_pct']!.n).toBe(abandoned.n);
+      expect(rel(ind['abandon_rate_pct']!.value!, abandoned.pct)).toBeLessThan(1e-9);
+      // Broken down by team: every Topic, with its own figures.
+      const topics = [...new Set(calls.map((c) => c['Topic']!))].sort();
+      for (const id of ['answer_speed_avg_s', 'abandon_rate_pct']) {
+        expect(Object.keys(metrics.segments.team).filter((team) => metrics.segments.team[team]![id]).sort(), id).toEqual(topics);
+      }
+      for (const topic of topics) {
+        const calls = inMarch.filter((c) => c['Topic'] === topic);
+        const seg = metrics.segments.team[topic]!;
+        expect(seg['answer_speed_avg_s']!.n, topic).toBe(speed(calls).n);
+        expect(rel(seg['answer_speed_avg_s']!.value!, speed(calls).mean), topic).toBeLessThan(1e-9);
+        expect(seg['abandon_rate_pct']!.n, topic).toBe(abandon(calls).n);
+        expect(rel(seg['abandon_rate_pct']!.value!, abandon(calls).pct), topic).toBeLessThan(1e-9);
+      }
     });
 
     it('Olist orders and reviews: CSAT, on-time delivery and repeat purchase for June 2018 (Sao Paulo time)', async () => {

@@ -8,8 +8,7 @@ import { join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVQUAL_DIMENSIONS, TABLES, type TableName } from '../../functions/pipeline/catalog.js';
-import { CONTRACT, EXPECTATION_SCALE, SURVEY_SCALES } from '../../functions/pipeline/contract.js';
+import { CONTRACT, EXPECTATION_SCALE, SERVQUAL_DIMENSIONS, SURVEY_SCALES, TABLES, type TableName } from '../../functions/pipeline/contract.js';
 import { ensureSampleData, generateSampleData } from '../../functions/sample/generate.js';
 
 const OPTS = { endPeriod: '2025-06', scale: 0.1, seed: 7 } as const;
@@ -138,6 +137,8 @@ describe('generateSampleData', () => {
     complaints: { n: 15, k: 0, d: 0, reasons: [] },
     invoices: { n: 3000, k: 6, d: 90, reasons: ['bad_value', 'missing_key', 'bad_updated_at'] },
     customers: { n: 600, k: 1, d: 18, reasons: ['bad_value', 'missing_required', 'inconsistent_times', 'missing_key', 'bad_updated_at'] },
+    // 60k contacts at scale 1 -> 6000; no int column with a minimum, so no out_of_range.
+    contacts: { n: 6000, k: 12, d: 180, reasons: ['bad_value', 'missing_required', 'inconsistent_times', 'missing_key', 'bad_updated_at'] },
   };
 
   it.each(TABLES)('%s: holds exactly the injected invalid rows and duplicate versions', (t) => {
@@ -150,10 +151,105 @@ describe('generateSampleData', () => {
   });
 
   it('writes multilingual team names and fields that need quoting', () => {
-    const teams = new Set(readTable(a, 'tickets').map((r) => r.team));
-    for (const name of ['Billing', 'Техподдержка', '售后服务', 'Logistics & Returns', 'Key Accounts <b>VIP</b>', '']) expect(teams).toContain(name);
+    for (const t of ['tickets', 'contacts'] as const) {
+      const teams = new Set(readTable(a, t).map((r) => r.team));
+      for (const name of ['Billing', 'Техподдержка', '售后服务', 'Logistics & Returns', 'Key Accounts <b>VIP</b>', '']) expect(teams, t).toContain(name);
+    }
     const raw = files(join(a, 'complaints')).map((f) => readFileSync(join(a, 'complaints', f), 'utf8')).join('');
     expect(raw).toContain('"Wrong item, ""size"" mix-up"');
+  });
+
+  describe('contacts are realistic', () => {
+    // The newest version of every contact that passes the contract, with its times in ms.
+    interface Contact {
+      row: Record<string, string>;
+      queued: number;
+      answered: number | null;
+      ended: number | null;
+    }
+    let clean: Contact[];
+    const waitsS = (cs: Contact[]) => cs.filter((c) => c.answered !== null).map((c) => (c.answered! - c.queued) / 1000);
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((x, y) => x - y);
+      return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+    };
+    const abandoned = (cs: Contact[]) => cs.filter((c) => c.answered === null).length / cs.length;
+    const month = (c: Contact) => new Date(c.queued).toISOString().slice(0, 7);
+    beforeAll(() => {
+      const winners = new Map<string, { at: number; row: Record<string, string> }>();
+      for (const row of readTable(a, 'contacts')) {
+        const at = parseTs(row.updated_at!);
+        if (row.contact_id === '' || at === null) continue;
+        const prev = winners.get(row.contact_id!);
+        if (!prev || at > prev.at) winners.set(row.contact_id!, { at, row });
+      }
+      const ts = (s: string) => (s === '' ? null : parseTs(s));
+      clean = [...winners.values()]
+        .filter(({ row }) => reasonOf('contacts', row) === null)
+        .map(({ row }) => ({ row, queued: parseTs(row.queued_at!)!, answered: ts(row.answered_at!), ended: ts(row.ended_at!) }));
+    });
+
+    it('keeps the order rules and ties agents to answered contacts in every clean row', () => {
+      // 6000 records less 5 reasons x 12 rejected.
+      expect(clean.length).toBe(6000 - 5 * 12);
+      for (const c of clean) {
+        if (c.answered !== null) expect(c.answered).toBeGreaterThanOrEqual(c.queued);
+        if (c.ended !== null) expect(c.ended).toBeGreaterThanOrEqual(c.answered ?? c.queued);
+        expect(c.row.agent_id !== '', c.row.contact_id).toBe(c.answered !== null);
+      }
+      // Nearly every contact has ended by the time of its export (the rest are still in a call).
+      expect(clean.filter((c) => c.ended !== null).length / clean.length).toBeGreaterThan(0.98);
+    });
+
+    it('comes through the live channels only', () => {
+      expect(new Set(clean.map((c) => c.row.channel))).toEqual(new Set(['phone', 'chat', 'social']));
+    });
+
+    it('answers most contacts, within tens of seconds, with a long tail', () => {
+      const share = 1 - abandoned(clean);
+      expect(share).toBeGreaterThan(0.9);
+      expect(share).toBeLessThan(0.97);
+      const waits = waitsS(clean);
+      const med = median(waits);
+      expect(med).toBeGreaterThan(20);
+      expect(med).toBeLessThan(60);
+      const mean = waits.reduce((x, y) => x + y, 0) / waits.length;
+      expect(mean).toBeGreaterThan(1.2 * med);
+      expect(median(waits.filter((w) => w > med))).toBeGreaterThan(1.5 * med);
+      expect(Math.max(...waits)).toBeGreaterThan(10 * med);
+    });
+
+    it('is slower and abandoned more in the weaker team and under the December load, and improves over the year', () => {
+      const team = (name: string) => clean.filter((c) => c.row.team === name);
+      expect(median(waitsS(team('Logistics & Returns')))).toBeGreaterThan(1.5 * median(waitsS(team('Billing'))));
+      expect(median(waitsS(team('Billing')))).toBeGreaterThan(median(waitsS(team('Key Accounts <b>VIP</b>'))));
+      expect(abandoned(team('Logistics & Returns'))).toBeGreaterThan(2 * abandoned(team('Key Accounts <b>VIP</b>')));
+      // History 2024-04 .. 2025-06: the December peak, and the same season a year apart.
+      const inMonths = (...ms: string[]) => clean.filter((c) => ms.includes(month(c)));
+      const december = inMonths('2024-12');
+      const summer = inMonths('2024-06', '2024-07', '2024-08');
+      expect(december.length).toBeGreaterThan(summer.length / 3);
+      expect(median(waitsS(december))).toBeGreaterThan(1.3 * median(waitsS(summer)));
+      expect(abandoned(december)).toBeGreaterThan(1.5 * abandoned(summer));
+      expect(median(waitsS(inMonths('2025-04', '2025-05', '2025-06')))).toBeLessThan(0.85 * median(waitsS(inMonths('2024-04', '2024-05', '2024-06'))));
+    });
+
+    it('links some contacts to earlier tickets and most to customers', () => {
+      const tickets = new Map(readTable(a, 'tickets').map((t) => [t.ticket_id!, t]));
+      const linked = clean.filter((c) => c.row.ticket_id !== '');
+      expect(linked.length / clean.length).toBeGreaterThan(0.2);
+      expect(linked.length / clean.length).toBeLessThan(0.4);
+      // The linked ticket was created before the call; only the 8 tickets exported without their key
+      // (missing_key) can be absent.
+      let absent = 0;
+      for (const c of linked) {
+        const t = tickets.get(c.row.ticket_id!);
+        if (!t) absent++;
+        else if (parseTs(t.created_at!) !== null) expect(parseTs(t.created_at!)!, c.row.contact_id).toBeLessThan(c.queued);
+      }
+      expect(absent).toBeLessThanOrEqual(8);
+      expect(clean.filter((c) => c.row.customer_id !== '').length / clean.length).toBeGreaterThan(0.7);
+    });
   });
 });
 
