@@ -10,9 +10,9 @@ import { z } from 'zod';
 import { parseMapping, type Mapping } from '../functions/engine/mappings.js';
 import { DEFAULT_EXPORTS_SINCE } from '../functions/ingest/layout.js';
 import { ConfigError, formatZodIssues } from '../functions/pipeline/configErrors.js';
-import { parseReports, type ReportsFile } from '../functions/pipeline/reportsConfig.js';
-import { parseTargets } from '../functions/pipeline/targets.js';
+import { type ReportsFile } from '../functions/pipeline/reportsConfig.js';
 import { checkTemplates } from '../functions/render/templates.js';
+import { parseReports, parseTargets } from '../functions/metrics/config.js';
 
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 const MIB = 1024 * 1024;

@@ -15,8 +15,8 @@ import { Command, InvalidArgumentError } from 'commander';
 export class UsageError extends Error {
   override name = 'UsageError';
 }
-import { loadReports } from '../pipeline/reportsConfig.js';
 import { parsePeriodId, shiftPeriod } from '../pipeline/period.js';
+import { loadReports } from '../metrics/config.js';
 
 export interface BackfillOptions {
   sfn: SFNClient;

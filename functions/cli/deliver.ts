@@ -8,6 +8,7 @@
  * or sends it through an SMTP server. Like on AWS, a report and period is mailed once unless
  * --force.
  */
+import { parseMetricsJsonText } from '../metrics/schema.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,7 +21,7 @@ export class UsageError extends Error {
 import { LocalArchive } from '../deliver/archive.js';
 import { archiveReport, assertCompleteReport, deliverReport } from '../deliver/deliver.js';
 import { OutboxTransport, SmtpTransport, type MailTransport } from '../deliver/transport.js';
-import { loadReports } from '../pipeline/reportsConfig.js';
+import { loadReports } from '../metrics/config.js';
 
 interface Options {
   report?: string;
@@ -72,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   const base = o.report && o.period ? join(o.out, `${o.report}-${o.period}`) : '';
   const metricsBytes = readOrFail(o.metrics ?? `${base}.metrics.json`, 'metrics file');
   const pdf = new Uint8Array(readOrFail(o.pdf ?? `${base}.pdf`, 'PDF'));
-  const m = JSON.parse(metricsBytes.toString('utf8')) as { reportId?: string; period?: { id?: string } };
+  const m = parseMetricsJsonText(metricsBytes.toString('utf8'), o.metrics ?? `${base}.metrics.json`);
   const reportId = o.report ?? m.reportId ?? '';
   const period = o.period ?? m.period?.id ?? '';
   assertCompleteReport(reportId, period, pdf, metricsBytes);

@@ -11,11 +11,11 @@ import { EngineError, type QueryEngine } from '../engine/engine.js';
 import { loadMapping, type Mapping } from '../engine/mappings.js';
 import { createTrinoEngine, describeConnection, trinoConnectionFromEnv, type TrinoConnection } from '../engine/trinoEngine.js';
 import { loadExportsIntoTrino } from '../engine/trinoLocalData.js';
-import { computeMetrics } from '../pipeline/computeMetrics.js';
-import type { MetricsJson } from '../pipeline/model.js';
 import { assertTimeZone, lastClosedPeriod, parsePeriodId } from '../pipeline/period.js';
-import { findReport, loadReports, type ReportDef } from '../pipeline/reportsConfig.js';
-import { loadTargets } from '../pipeline/targets.js';
+import { findReport, type ReportDef } from '../pipeline/reportsConfig.js';
+import { computeMetrics } from '../metrics/computeMetrics.js';
+import { type MetricsJson } from '../metrics/schema.js';
+import { loadReports, loadTargets } from '../metrics/config.js';
 
 export interface MetricsJobOptions {
   data?: string;
@@ -141,7 +141,9 @@ const KNOWN_ERRORS = [
   'MessageError',
   'RenderTimeoutError',
   'BrowserLaunchError',
-  'TrinoSetupError', 'TrinoStartError',
+  'TrinoSetupError',
+  'TrinoStartError',
+  'MetricsJsonError',
 ];
 
 /** Runs a CLI body: known errors become one line on stderr and exit code 1. */

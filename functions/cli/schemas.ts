@@ -1,11 +1,13 @@
 /**
  * npm run schemas: writes config/schemas/*.schema.json from the zod schemas, for editors
- * (the YAML files point at them with a yaml-language-server comment). A test keeps them current.
+ * (the YAML files point at them with a yaml-language-server comment), and metrics.schema.json, the
+ * shape of every report's metrics.json for analysts' tools. A test keeps them current.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MappingSchema } from '../engine/mappings.js';
+import { MetricsJsonSchema } from '../metrics/schema.js';
 import { ReportsFileSchema } from '../pipeline/reportsConfig.js';
 import { TargetsFileSchema } from '../pipeline/targets.js';
 
@@ -17,6 +19,8 @@ export function configSchemas(): Record<string, string> {
     'targets.schema.json': json(TargetsFileSchema),
     'reports.schema.json': json(ReportsFileSchema),
     'mapping.schema.json': json(MappingSchema),
+    // Not a config file: the shape of every report's metrics.json, for analysts' tools.
+    'metrics.schema.json': `${JSON.stringify(z.toJSONSchema(MetricsJsonSchema, { io: 'output', unrepresentable: 'any' }), null, 2)}\n`,
   };
 }
 

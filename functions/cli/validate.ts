@@ -12,11 +12,11 @@ import { Command } from 'commander';
 import { parse } from 'yaml';
 import { loadMapping } from '../engine/mappings.js';
 import { ConfigError } from '../pipeline/configErrors.js';
-import { LOCALES, loadReports, type ReportsFile } from '../pipeline/reportsConfig.js';
-import { loadTargets } from '../pipeline/targets.js';
+import { LOCALES, type ReportsFile } from '../pipeline/reportsConfig.js';
 import { builtinMessages, loadMessages, localeDirsFor, MessageError, messageKeys } from '../render/messages.js';
 import { templatesDirFor } from '../render/renderReport.js';
 import { checkTemplates } from '../render/templates.js';
+import { loadReports, loadTargets } from '../metrics/config.js';
 
 export interface ValidateOptions {
   reports?: string;

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { MetricsJson } from '../pipeline/model.js';
+import { type MetricsJson } from '../metrics/schema.js';
 
 export interface ComposeInput {
   from: string;

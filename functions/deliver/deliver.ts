@@ -10,12 +10,12 @@
  * may not have sent, which only a person can decide (DeliveryInDoubtError, re-run with `force`).
  * When the server clearly refused the message, the record is removed so a retry can send.
  */
-import type { MetricsJson } from '../pipeline/model.js';
 import type { Archive } from './archive.js';
 import { composeReportMessage } from './compose.js';
 import { DeliveryInDoubtError, DeliverySendError, ReportIncompleteError } from './errors.js';
 import { reportKeys, type ReportKeys } from './keys.js';
 import { TransportError, type MailTransport } from './transport.js';
+import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
 
 export interface ReportIdentity {
   id: string;
@@ -55,12 +55,9 @@ export function assertCompleteReport(reportId: string, period: string, pdf: Uint
   if (metricsText === null) throw new ReportIncompleteError(`report ${reportId} ${period}: metrics.json is missing`);
   let metrics: MetricsJson;
   try {
-    metrics = JSON.parse(typeof metricsText === 'string' ? metricsText : Buffer.from(metricsText).toString('utf8')) as MetricsJson;
+    metrics = parseMetricsJsonText(typeof metricsText === 'string' ? metricsText : Buffer.from(metricsText).toString('utf8'), 'metrics.json');
   } catch (e) {
-    throw new ReportIncompleteError(`report ${reportId} ${period}: metrics.json is not valid JSON`, { cause: e });
-  }
-  if (metrics?.schemaVersion !== 1 || typeof metrics.indicators !== 'object' || metrics.indicators === null) {
-    throw new ReportIncompleteError(`report ${reportId} ${period}: metrics.json is not a schemaVersion 1 document`);
+    throw new ReportIncompleteError(`report ${reportId} ${period}: ${(e as Error).message}`, { cause: e });
   }
   if (metrics.reportId !== reportId || metrics.period?.id !== period) {
     throw new ReportIncompleteError(

@@ -28,8 +28,8 @@ import {
   type Row,
 } from '@aws-sdk/client-athena';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { TABLES, type TableName } from '../pipeline/catalog.js';
 import { EngineError, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
+import { TABLES, type TableName } from '../pipeline/contract.js';
 
 export interface AthenaEngineOptions {
   athena: AthenaClient;
@@ -157,7 +157,8 @@ export function createAthenaEngine(opts: AthenaEngineOptions): QueryEngine {
   }
 
   async function hasFiles(table: TableName): Promise<boolean> {
-    const tablePrefix = prefix ? `${prefix}/${table}/` : `${table}/`;
+    // Data files live in dt= partitions (beside them: the column markers, which are not data).
+    const tablePrefix = prefix ? `${prefix}/${table}/dt=` : `${table}/dt=`;
     const clock = stopwatch();
     let startAfter: string | undefined;
     for (;;) {
@@ -215,6 +216,27 @@ export function createAthenaEngine(opts: AthenaEngineOptions): QueryEngine {
     async presentTables(): Promise<Set<TableName>> {
       const present = await Promise.all(TABLES.map(async (t) => [t, await hasFiles(t)] as const));
       return new Set(present.filter(([, has]) => has).map(([t]) => t));
+    },
+
+    /**
+     * The columns the exports had, from the markers the ingest function writes beside the curated
+     * Parquet (`<curated>/<table>/_columns/<column>`); null (all present) when there are none, as
+     * for data ingested before the markers existed.
+     */
+    async columnsPresent(table: TableName): Promise<ReadonlySet<string> | null> {
+      const markers = `${prefix ? `${prefix}/` : ''}${table}/_columns/`;
+      const clock = stopwatch();
+      const found = new Set<string>();
+      let token: string | undefined;
+      do {
+        const t = token;
+        const out = await call(`ListObjectsV2 ${markers}`, table, clock, () =>
+          opts.s3.send(new ListObjectsV2Command({ Bucket: opts.curatedBucket, Prefix: markers, ContinuationToken: t })),
+        );
+        for (const o of out.Contents ?? []) if (o.Key) found.add(o.Key.slice(markers.length));
+        token = out.NextContinuationToken;
+      } while (token);
+      return found.size ? found : null;
     },
 
     async close(): Promise<void> {},

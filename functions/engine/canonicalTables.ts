@@ -5,8 +5,7 @@
  * the Glue tables of the AWS stack (infra/constructs/dataCatalog.ts) and the tables registered on
  * a Trino cluster (trinoTables.ts), so the two can never drift.
  */
-import type { TableName } from '../pipeline/catalog.js';
-import { CONTRACT } from '../pipeline/contract.js';
+import { CONTRACT, type TableName } from '../pipeline/contract.js';
 import { quoteIdent, sqlString } from './tableSql.js';
 
 export interface CatalogColumn {

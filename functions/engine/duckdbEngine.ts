@@ -6,10 +6,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { CONTRACT } from '../pipeline/contract.js';
-import { TABLES, type TableName } from '../pipeline/catalog.js';
+import { CONTRACT, TABLES, type TableName } from '../pipeline/contract.js';
 import { EngineError, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
-import { ExportError, canonicalSelect, emptySelect, listExportFiles, rawSelect } from './exportReader.js';
+import { ExportError, canonicalColumnsIn, canonicalSelect, emptySelect, listExportFiles, rawSelect } from './exportReader.js';
 import type { Mapping } from './mappings.js';
 import { quoteIdent } from './tableSql.js';
 import { DUCKDB_COMPAT_SQL } from './trinoCompat.js';
@@ -25,6 +24,7 @@ export interface DuckDbEngine extends QueryEngine {
   readonly connection: DuckDBConnection;
   /** The files each canonical table reads (mapped tables: their sources' files). */
   readonly files: Record<TableName, string[]>;
+  columnsPresent(table: TableName): Promise<ReadonlySet<string> | null>;
 }
 
 function toJs(v: unknown): SqlValue {
@@ -34,7 +34,7 @@ function toJs(v: unknown): SqlValue {
   return String(v);
 }
 
-async function mappedTableSelect(conn: DuckDBConnection, mapping: Mapping, table: TableName, sql: string): Promise<string> {
+async function mappedTableSelect(conn: DuckDBConnection, mapping: Mapping, table: TableName, sql: string): Promise<{ select: string; columns: Set<string> }> {
   let cols: string[];
   try {
     const r = await conn.runAndReadAll(`DESCRIBE ${sql}`);
@@ -47,7 +47,7 @@ async function mappedTableSelect(conn: DuckDBConnection, mapping: Mapping, table
   const select = CONTRACT[table].columns
     .map((c) => `${cols.includes(c.name) ? `CAST(${quoteIdent(c.name)} AS VARCHAR)` : 'CAST(NULL AS VARCHAR)'} AS ${quoteIdent(c.name)}`)
     .join(', ');
-  return `SELECT ${select} FROM (${sql}) AS mapped`;
+  return { select: `SELECT ${select} FROM (${sql}) AS mapped`, columns: new Set(CONTRACT[table].columns.map((c) => c.name).filter((c) => cols.includes(c))) };
 }
 
 export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckDbEngine> {
@@ -57,6 +57,7 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
   const conn = await instance.connect();
   const files = {} as Record<TableName, string[]>;
   const present = new Set<TableName>();
+  const columns = new Map<TableName, ReadonlySet<string>>();
   try {
     for (const stmt of DUCKDB_COMPAT_SQL) await conn.run(stmt);
     const mapping = opts.mapping;
@@ -77,10 +78,13 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
       let select: string | null;
       if (mapped) {
         files[table] = sourceFiles;
-        select = await mappedTableSelect(conn, mapping, table, mapped);
+        const m = await mappedTableSelect(conn, mapping, table, mapped);
+        select = m.select;
+        columns.set(table, m.columns);
       } else {
         files[table] = listExportFiles(join(dataDir, table));
         select = await canonicalSelect(conn, table, files[table], dataDir);
+        columns.set(table, await canonicalColumnsIn(conn, table, files[table]));
       }
       if (files[table].length) present.add(table);
       await conn.run(`CREATE VIEW ${table} AS ${select ?? emptySelect(table)}`);
@@ -112,6 +116,9 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
     },
     async presentTables() {
       return new Set(present);
+    },
+    async columnsPresent(table) {
+      return columns.get(table) ?? null;
     },
     async close() {
       conn.closeSync();

@@ -1,10 +1,10 @@
+import { type TableName } from '../pipeline/contract.js';
 /**
  * The query engine seam. The indicator SQL (Trino dialect, see indicatorSql.ts) is run by one of
  * two implementations: DuckDB embedded (duckdbEngine.ts, local default) or Amazon Athena
  * (athenaEngine.ts, production). Both expose the six canonical tables of the data contract under
  * their bare names, every column as VARCHAR (raw text; parsing and validation happen in the SQL).
  */
-import type { TableName } from '../pipeline/catalog.js';
 
 export type SqlValue = string | number | boolean | null;
 export type SqlRow = Record<string, SqlValue>;
@@ -15,6 +15,12 @@ export interface QueryEngine {
   query(sql: string, label?: string): Promise<SqlRow[]>;
   /** The canonical tables that have at least one file (a present table may still be empty). */
   presentTables(): Promise<Set<TableName>>;
+  /**
+   * The canonical columns that at least one file of a present table has (for a mapped table: the
+   * columns its SELECT yields); null when the engine cannot tell (every column is then taken as
+   * present). An optional column that no file has makes the indicators reading it no_data.
+   */
+  columnsPresent?(table: TableName): Promise<ReadonlySet<string> | null>;
   close(): Promise<void>;
 }
 

@@ -10,8 +10,7 @@ import { join, relative } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { parse } from 'csv-parse';
-import { CONTRACT } from '../pipeline/contract.js';
-import type { TableName } from '../pipeline/catalog.js';
+import { CONTRACT, type TableName } from '../pipeline/contract.js';
 import { quoteIdent, sqlString } from './tableSql.js';
 
 export class ExportError extends Error {
@@ -145,6 +144,14 @@ export async function canonicalSelect(conn: DuckDBConnection, table: TableName, 
     parts.push(`SELECT ${select.join(', ')} FROM ${groupSource(g)}`);
   }
   return parts.length ? parts.join('\nUNION ALL\n') : null;
+}
+
+/** The canonical columns of `table` that at least one of its export files has (by header or Parquet schema). */
+export async function canonicalColumnsIn(conn: DuckDBConnection, table: TableName, files: string[]): Promise<Set<string>> {
+  const names = new Set(CONTRACT[table].columns.map((c) => c.name));
+  const found = new Set<string>();
+  for (const g of await groupFiles(conn, files)) for (const c of g.columns) if (names.has(c.toLowerCase())) found.add(c.toLowerCase());
+  return found;
 }
 
 /** A SELECT of every column of some raw (foreign) export files, lower-cased names, all VARCHAR. */

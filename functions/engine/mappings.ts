@@ -5,8 +5,8 @@
  * same portable Trino functions as the indicator queries (trinoCompat.ts).
  */
 import { z } from 'zod';
-import { TABLES } from '../pipeline/catalog.js';
 import { parseYamlConfig, readConfigFile } from '../pipeline/configErrors.js';
+import { TABLES } from '../pipeline/contract.js';
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier');
 

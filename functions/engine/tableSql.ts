@@ -8,9 +8,7 @@
  *   dedup a bad_value flag; row_number over key by updated_at desc, ties broken by the raw values
  *   rec   the status code of every row (STATUS below)
  */
-import { CONTRACT, EXPECTATION_SCALE, SURVEY_SCALES, type ColumnDef, type TableDef } from '../pipeline/contract.js';
-import { SERVQUAL_DIMENSIONS, type TableName } from '../pipeline/catalog.js';
-import type { RejectReason } from '../pipeline/model.js';
+import { CONTRACT, type ColumnDef, EXPECTATION_SCALE, type RejectReason, SERVQUAL_DIMENSIONS, SURVEY_SCALES, type TableDef, type TableName } from '../pipeline/contract.js';
 
 /** Row status codes: 0 = record used; others = why the row takes part in no indicator. */
 export const STATUS = {

@@ -13,9 +13,9 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { BasicAuth, Trino, type QueryResult, type QueryStats } from 'trino-client';
-import { TABLES, type TableName } from '../pipeline/catalog.js';
 import { EngineError, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
 import { quoteIdent, sqlString } from './tableSql.js';
+import { TABLES, type TableName } from '../pipeline/contract.js';
 
 export interface TrinoConnection {
   /** http(s)://host:port of the coordinator. */
@@ -32,6 +32,8 @@ export interface TrinoEngineOptions extends TrinoConnection {
   timeoutMs?: number;
   /** The canonical tables that have data; default: those that exist in catalog.schema. */
   presentTables?: ReadonlySet<TableName>;
+  /** The canonical columns each table's files have; default: the columns the table has in catalog.schema. */
+  columnsPresent?: ReadonlyMap<TableName, ReadonlySet<string>>;
   /** Statistics of each finished query (e.g. bytes read), for benchmarks and logs. */
   onStats?: (label: string, stats: QueryStats) => void;
   /** Called once by close(), e.g. to drop the tables of a local run. */
@@ -169,6 +171,14 @@ export function createTrinoEngine(opts: TrinoEngineOptions): TrinoEngine {
       );
       const names = new Set(rows.map((r) => String(r['table_name'])));
       return new Set(TABLES.filter((t) => names.has(t)));
+    },
+    async columnsPresent(table) {
+      if (opts.columnsPresent) return opts.columnsPresent.get(table) ?? null;
+      const rows = await run(
+        `SELECT column_name FROM ${quoteIdent(opts.catalog)}.information_schema.columns WHERE table_schema = ${sqlString(opts.schema)} AND table_name = ${sqlString(table)}`,
+        `columns of ${table}`,
+      );
+      return new Set(rows.map((r) => String(r['column_name']).toLowerCase()));
     },
     async close() {
       await opts.onClose?.();

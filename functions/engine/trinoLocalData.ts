@@ -14,7 +14,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { TABLES, type TableName } from '../pipeline/catalog.js';
 import { DEFAULT_EXPORTS_SINCE, parseRawKey, type IngestLayout } from '../ingest/layout.js';
 import { normalizeExport, normalizeMapped } from '../ingest/normalize.js';
 import { PARTITION_COLUMN, trinoCreateTableSql } from './canonicalTables.js';
@@ -22,6 +21,7 @@ import { ExportError, listExportFiles } from './exportReader.js';
 import type { Mapping } from './mappings.js';
 import { quoteIdent, sqlString } from './tableSql.js';
 import { createTrinoEngine, type TrinoEngine, type TrinoEngineOptions } from './trinoEngine.js';
+import { TABLES, type TableName } from '../pipeline/contract.js';
 
 export interface LocalTrinoCatalog {
   url: string;
@@ -88,12 +88,19 @@ export async function loadExportsIntoTrino(o: LoadLocalOptions): Promise<TrinoEn
   try {
     await admin.execute(`CREATE SCHEMA ${cat}.${quoteIdent(schema)} WITH (location = ${sqlString(`local:///${schema}`)})`, 'create schema');
     const present = new Set<TableName>();
+    const columns = new Map<TableName, Set<string>>();
+    const found = (table: TableName, cols: string[]) => {
+      const set = columns.get(table) ?? new Set<string>();
+      for (const c of cols) set.add(c);
+      columns.set(table, set);
+    };
     if (o.mapping) {
       const tmp = join(root, '.mapped');
       await mkdir(tmp, { recursive: true });
       log(`  normalizing the mapped sources (${Object.keys(o.mapping.tables).join(', ')})`);
       const out = await normalizeMapped({ mapping: o.mapping, dataDir: o.dataDir, outDir: tmp });
-      for (const [table, r] of Object.entries(out) as [TableName, { file: string }][]) {
+      for (const [table, r] of Object.entries(out) as [TableName, { file: string; columns: string[] }][]) {
+        found(table, r.columns);
         const dir = join(root, table, `${PARTITION_COLUMN.name}=${layout.undatedPartition}`);
         await mkdir(dir, { recursive: true });
         await rename(r.file, join(dir, 'mapped.parquet'));
@@ -111,7 +118,8 @@ export async function loadExportsIntoTrino(o: LoadLocalOptions): Promise<TrinoEn
       log(`  normalizing ${jobs.length} export file(s) to Parquet`);
       await eachLimited(jobs, o.concurrency ?? 2, async (j) => {
         await mkdir(join(j.out, '..'), { recursive: true });
-        await normalizeExport({ table: j.table, input: j.file, output: j.out, path: relative(join(o.dataDir, j.table), j.file) });
+        const r = await normalizeExport({ table: j.table, input: j.file, output: j.out, path: relative(join(o.dataDir, j.table), j.file) });
+        found(j.table, r.columns);
       });
     }
     for (const table of present) {
@@ -128,6 +136,7 @@ export async function loadExportsIntoTrino(o: LoadLocalOptions): Promise<TrinoEn
       user: o.user ?? 'crm-service-report',
       timeoutMs: o.timeoutMs,
       presentTables: present,
+      columnsPresent: columns,
       onStats: o.onStats,
       onClose: dropAll,
     });

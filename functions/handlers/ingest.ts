@@ -64,6 +64,19 @@ async function upload(s3: S3Client, bucket: string, key: string, file: string, s
   );
 }
 
+/**
+ * The curated Parquet has every canonical column (absent ones as nulls), so which columns the
+ * exports really had is recorded beside it, one empty marker object per column present:
+ * `<curated>/<table>/_columns/<column>`. Idempotent; Athena reads only the dt= folders.
+ */
+export const columnMarkerPrefix = (curatedPrefix: string, table: string): string => `${curatedPrefix}/${table}/_columns/`;
+
+async function markColumns(s3: S3Client, bucket: string, curatedPrefix: string, table: string, columns: string[]): Promise<void> {
+  await Promise.all(
+    columns.map((c) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${columnMarkerPrefix(curatedPrefix, table)}${c}`, Body: '' }))),
+  );
+}
+
 function underMappedSource(relKey: string, mapping: Mapping): boolean {
   return Object.values(mapping.sources).some((p) => {
     const path = p.replace(/^\.?\/+/, '').replace(/\/+$/, '');
@@ -93,6 +106,7 @@ export function createIngestHandler(deps: IngestDeps) {
     for (const [table, r] of Object.entries(results)) {
       const key = `${layout.curatedPrefix}/${table}/dt=${layout.undatedPartition}/mapped.parquet`;
       await upload(s3, bucket, key, r!.file, mapping.file, r!.rows);
+      await markColumns(s3, bucket, layout.curatedPrefix, table, r!.columns);
       rows[table] = r!.rows;
     }
     logger.info('mapped tables rebuilt', { mapping: mapping.file, rows });
@@ -130,8 +144,9 @@ export function createIngestHandler(deps: IngestDeps) {
         const input = join(work, `${result.normalized.length}-${parsed.name}`);
         const output = `${input}.parquet`;
         await download(s3, bucket, key, input);
-        const { rows } = await normalizeExport({ table: parsed.table, input, output, memoryLimit: deps.memoryLimit });
+        const { rows, columns } = await normalizeExport({ table: parsed.table, input, output, memoryLimit: deps.memoryLimit });
         await upload(s3, bucket, parsed.curatedKey, output, key, rows);
+        await markColumns(s3, bucket, layout.curatedPrefix, parsed.table, columns);
         logger.info('export normalized', { key, curatedKey: parsed.curatedKey, table: parsed.table, dt: parsed.dt, rows });
         result.normalized.push({ key, curatedKey: parsed.curatedKey, rows });
         await rm(input, { force: true });

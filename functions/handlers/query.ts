@@ -8,10 +8,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { createAthenaEngine, type AthenaEngineOptions } from '../engine/athenaEngine.js';
 import type { QueryEngine } from '../engine/engine.js';
 import { workKeys } from '../deliver/keys.js';
-import { computeMetrics } from '../pipeline/computeMetrics.js';
 import type { ReportsFile } from '../pipeline/reportsConfig.js';
 import type { TargetsConfig } from '../pipeline/targets.js';
 import { parseEvent, reportById, StepEventSchema, type StepEvent } from './runtime.js';
+import { computeMetrics } from '../metrics/computeMetrics.js';
 
 export interface QueryDeps {
   athena: AthenaClient;

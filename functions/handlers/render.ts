@@ -6,9 +6,9 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { workKeys } from '../deliver/keys.js';
-import type { MetricsJson } from '../pipeline/model.js';
 import type { ReportDef, ReportsFile } from '../pipeline/reportsConfig.js';
 import { parseEvent, reportById, StepEventSchema, type StepEvent } from './runtime.js';
+import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
 
 export type RenderFn = (opts: { metrics: MetricsJson; report: ReportDef }) => Promise<{ pdf: Uint8Array }>;
 
@@ -33,7 +33,7 @@ export function createRenderHandler(deps: RenderDeps) {
       const report = reportById(deps.reports, e.reportId);
       const keys = workKeys(e.runId);
       const got = await deps.s3.send(new GetObjectCommand({ Bucket: deps.archiveBucket, Key: keys.metrics }));
-      const metrics = JSON.parse(await got.Body!.transformToString('utf8')) as MetricsJson;
+      const metrics = parseMetricsJsonText(await got.Body!.transformToString('utf8'), `s3://${deps.archiveBucket}/${keys.metrics}`);
       const started = Date.now();
       const { pdf } = await deps.render({ metrics, report });
       await deps.s3.send(new PutObjectCommand({ Bucket: deps.archiveBucket, Key: keys.pdf, Body: pdf, ContentType: 'application/pdf' }));

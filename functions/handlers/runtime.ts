@@ -6,8 +6,9 @@
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
-import { loadReports, type ReportDef, type ReportsFile } from '../pipeline/reportsConfig.js';
+import { type ReportDef, type ReportsFile } from '../pipeline/reportsConfig.js';
 import { PERIOD_ID_RE } from '../pipeline/period.js';
+import { loadReports } from '../metrics/config.js';
 
 /** A required environment variable is not set: the function is misdeployed. */
 export class MissingEnvError extends Error {

@@ -8,8 +8,8 @@
  * contract allows one) is filed under a fixed date, the first day of the projected range: the same
  * file uploaded again lands on the same key and replaces its earlier copy.
  */
-import { TABLES, type TableName } from '../pipeline/catalog.js';
 import { fileFormat } from '../engine/exportReader.js';
+import { TABLES, type TableName } from '../pipeline/contract.js';
 
 /** The first export date the AWS stack looks for by default; exports without a dt= folder are filed under it. */
 export const DEFAULT_EXPORTS_SINCE = '2015-01-01';

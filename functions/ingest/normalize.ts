@@ -10,11 +10,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { openDuckDbEngine } from '../engine/duckdbEngine.js';
 import type { Mapping } from '../engine/mappings.js';
 import { sqlString } from '../engine/tableSql.js';
-import type { TableName } from '../pipeline/catalog.js';
+import { type TableName } from '../pipeline/contract.js';
 
 export interface NormalizeResult {
   rows: number;
   file: string;
+  /** The canonical columns the export has (the others are written as nulls). */
+  columns: string[];
 }
 
 /** DuckDB settings for a small container: bounded memory, spill to /tmp, no writes to $HOME. */
@@ -48,7 +50,8 @@ export async function normalizeExport(opts: {
     await symlink(resolve(opts.input), link);
     const engine = await openDuckDbEngine({ dataDir: join(work, 'data'), settings: duckdbSettings(work, opts.memoryLimit) });
     try {
-      return { rows: await copyTable(engine, opts.table, opts.output), file: opts.output };
+      const columns = [...((await engine.columnsPresent(opts.table)) ?? [])];
+      return { rows: await copyTable(engine, opts.table, opts.output), file: opts.output, columns };
     } finally {
       await engine.close();
     }
@@ -74,7 +77,7 @@ export async function normalizeMapped(opts: {
       const out: Partial<Record<TableName, NormalizeResult>> = {};
       for (const table of Object.keys(opts.mapping.tables) as TableName[]) {
         const file = join(opts.outDir, `${table}.parquet`);
-        out[table] = { rows: await copyTable(engine, table, file), file };
+        out[table] = { rows: await copyTable(engine, table, file), file, columns: [...((await engine.columnsPresent(table)) ?? [])] };
       }
       return out;
     } finally {

@@ -1,14 +1,30 @@
 /**
- * The data contract (spec/data-contract.md) as data: the six canonical tables, their columns,
- * types, required flags, ranges and time-order rules. The reader, the validation SQL, the sample
- * generator and the AWS ingest all read this one description.
+ * The data contract (version 2) as data: the seven canonical tables, their columns, types,
+ * required flags, ranges and time-order rules. The reader, the validation SQL, the sample
+ * generator, the AWS ingest and the metastore tables all read this one description.
  */
-import type { TableName } from './catalog.js';
+
+export const TABLES = ['tickets', 'surveys', 'orders', 'complaints', 'invoices', 'customers', 'contacts'] as const;
+export type TableName = (typeof TABLES)[number];
+
+/** Columns a table can be broken down by (a null or empty value is the segment `unassigned`). */
+export type SegmentKind = 'team' | 'channel';
+export const SEGMENT_KINDS: readonly SegmentKind[] = ['team', 'channel'];
+
+/**
+ * Why a row takes part in no indicator, in the order the contract applies them (the first that
+ * applies is counted): missing_key and bad_updated_at count rows that never became records.
+ */
+export const REJECT_REASONS = ['missing_key', 'bad_updated_at', 'bad_value', 'missing_required', 'out_of_range', 'inconsistent_times'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** The SERVQUAL dimensions of surveys.dimension. */
+export const SERVQUAL_DIMENSIONS = ['reliability', 'responsiveness', 'assurance', 'empathy', 'tangibles'] as const;
 
 export type ColumnType = 'string' | 'timestamp' | 'int' | 'decimal' | 'bool';
 
-export interface ColumnDef {
-  name: string;
+export interface ColumnDef<N extends string = string> {
+  name: N;
   type: ColumnType;
   required?: boolean;
   /** Inclusive lower bound for int columns (out_of_range below it). */
@@ -23,14 +39,14 @@ export interface TableDef {
   order: [string, string][];
 }
 
-const s = (name: string, required = false): ColumnDef => ({ name, type: 'string', required });
-const ts = (name: string, required = false): ColumnDef => ({ name, type: 'timestamp', required });
-const int = (name: string, min?: number): ColumnDef => ({ name, type: 'int', min });
-const bool = (name: string): ColumnDef => ({ name, type: 'bool' });
-const dec = (name: string): ColumnDef => ({ name, type: 'decimal' });
+const s = <N extends string>(name: N, required = false): ColumnDef<N> => ({ name, type: 'string', required });
+const ts = <N extends string>(name: N, required = false): ColumnDef<N> => ({ name, type: 'timestamp', required });
+const int = <N extends string>(name: N, min?: number): ColumnDef<N> => ({ name, type: 'int', min });
+const bool = <N extends string>(name: N): ColumnDef<N> => ({ name, type: 'bool' });
+const dec = <N extends string>(name: N): ColumnDef<N> => ({ name, type: 'decimal' });
 const updatedAt = ts('updated_at', true);
 
-export const CONTRACT: Record<TableName, TableDef> = {
+const TABLE_DEFS = {
   tickets: {
     name: 'tickets',
     key: 'ticket_id',
@@ -135,7 +151,33 @@ export const CONTRACT: Record<TableName, TableDef> = {
     columns: [s('customer_id', true), s('segment'), s('region'), ts('created_at', true), ts('churned_at'), updatedAt],
     order: [['churned_at', 'created_at']],
   },
-};
+  contacts: {
+    name: 'contacts',
+    key: 'contact_id',
+    columns: [
+      s('contact_id', true),
+      s('customer_id'),
+      s('ticket_id'),
+      s('channel'),
+      s('team'),
+      s('agent_id'),
+      ts('queued_at', true),
+      ts('answered_at'),
+      ts('ended_at'),
+      updatedAt,
+    ],
+    order: [
+      ['answered_at', 'queued_at'],
+      ['ended_at', 'queued_at'],
+      ['ended_at', 'answered_at'],
+    ],
+  },
+} satisfies Record<TableName, TableDef>;
+
+export const CONTRACT: Record<TableName, TableDef> = TABLE_DEFS;
+
+/** The column names of a table, as a type. */
+export type ColumnOf<T extends TableName> = (typeof TABLE_DEFS)[T]['columns'][number]['name'];
 
 /** Survey score scales by survey_type (out_of_range outside them). */
 export const SURVEY_SCALES = { csat: [1, 5], nps: [0, 10], servqual: [1, 7] } as const;

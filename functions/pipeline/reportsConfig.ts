@@ -3,13 +3,11 @@
  * breakdowns, recipients, schedule), validated with zod. Every problem is reported with its path.
  */
 import { z } from 'zod';
-import { INDICATOR_IDS } from './catalog.js';
 import { ConfigError, isValidTimeZone, parseYamlConfig, readConfigFile } from './configErrors.js';
 
 export const LOCALES = ['en', 'zh-CN', 'ru'] as const;
 export type Locale = (typeof LOCALES)[number];
 
-const indicatorId = z.string().refine((v) => INDICATOR_IDS.includes(v), { message: 'unknown indicator id' });
 
 export const ReportDefSchema = z
   .object({
@@ -23,7 +21,7 @@ export const ReportDefSchema = z
     /** Templates folder: a name under templates/ (`default`), or a path (`./my-templates`) relative to the working directory. */
     template: z.string().min(1).default('default'),
     /** Indicator ids to show; omitted = all 32, in catalog order. */
-    indicators: z.array(indicatorId).optional(),
+    indicators: z.array(z.string()).optional(),
     breakdowns: z.array(z.enum(['team', 'channel'])).default(['team', 'channel']),
     recipients: z.array(z.email()).default([]),
     /** EventBridge Scheduler cron expression, evaluated in `timezone`. */
@@ -54,12 +52,25 @@ export const ReportsFileSchema = z
   });
 export type ReportsFile = z.infer<typeof ReportsFileSchema>;
 
-export function parseReports(text: string, file: string): ReportsFile {
-  return parseYamlConfig(text, file, ReportsFileSchema);
+/**
+ * The report definitions of a reports file; `indicatorIds` are the ids a report may list (the
+ * metrics stage's catalog: functions/metrics/config.ts binds it).
+ */
+export function parseReports(text: string, file: string, indicatorIds: readonly string[]): ReportsFile {
+  const unknownIds = (raw: unknown): string[] => {
+    const reports = (raw as { reports?: unknown } | null)?.reports;
+    if (!Array.isArray(reports)) return [];
+    return reports.flatMap((r, i) => {
+      const ids = (r as { indicators?: unknown } | null)?.indicators;
+      if (!Array.isArray(ids)) return [];
+      return ids.flatMap((id, k) => (typeof id === 'string' && !indicatorIds.includes(id) ? [`reports.${i}.indicators.${k}: unknown indicator id`] : []));
+    });
+  };
+  return parseYamlConfig(text, file, ReportsFileSchema, unknownIds);
 }
 
-export function loadReports(file: string): ReportsFile {
-  return parseReports(readConfigFile(file), file);
+export function loadReports(file: string, indicatorIds: readonly string[]): ReportsFile {
+  return parseReports(readConfigFile(file), file, indicatorIds);
 }
 
 export function findReport(file: ReportsFile, id: string | undefined): ReportDef {

@@ -4,11 +4,19 @@
  * old period judges it by the target in force then.
  */
 import { z } from 'zod';
-import { INDICATOR_BY_ID, indicator } from './catalog.js';
 import { parseYamlConfig, readConfigFile } from './configErrors.js';
 import { PERIOD_ID_RE } from './period.js';
 
 const periodId = z.string().regex(PERIOD_ID_RE, 'expected a period YYYY-MM');
+
+/**
+ * What the targets file is checked against: per indicator id, its direction and default target
+ * and warn level. The metrics stage's declarations provide it (functions/metrics/config.ts binds
+ * it), so this domain module depends on nothing above it.
+ */
+export interface TargetCatalog {
+  get(id: string): { direction: 'higher' | 'lower' | 'neutral'; target: number | null; warn: number | null } | undefined;
+}
 
 const TargetEntry = z
   .object({
@@ -40,12 +48,12 @@ export const TargetsFileSchema = z
  * `from`), run on every entry that is well-formed even when others are not, so that a user sees
  * all problems at once.
  */
-function semanticProblems(raw: unknown): string[] {
+function semanticProblems(raw: unknown, catalog: TargetCatalog): string[] {
   const problems: string[] = [];
   const targets = (raw as { targets?: unknown } | null)?.targets;
   if (!targets || typeof targets !== 'object' || Array.isArray(targets)) return problems;
   for (const [id, rawSpec] of Object.entries(targets)) {
-    const def = INDICATOR_BY_ID.get(id);
+    const def = catalog.get(id);
     if (!def) {
       problems.push(`targets.${id}: unknown indicator id "${id}"`);
       continue;
@@ -79,8 +87,8 @@ export interface TargetsConfig {
   targets: Record<string, TargetEntry[] | null>;
 }
 
-export function parseTargets(text: string, file: string): TargetsConfig {
-  const data = parseYamlConfig(text, file, TargetsFileSchema, semanticProblems);
+export function parseTargets(text: string, file: string, catalog: TargetCatalog): TargetsConfig {
+  const data = parseYamlConfig(text, file, TargetsFileSchema, (raw) => semanticProblems(raw, catalog));
   const targets: TargetsConfig['targets'] = {};
   for (const [id, spec] of Object.entries(data.targets)) {
     targets[id] =
@@ -93,15 +101,14 @@ export function parseTargets(text: string, file: string): TargetsConfig {
   };
 }
 
-export function loadTargets(file: string): TargetsConfig {
-  return parseTargets(readConfigFile(file), file);
+export function loadTargets(file: string, catalog: TargetCatalog): TargetsConfig {
+  return parseTargets(readConfigFile(file), file, catalog);
 }
 
-export const DEFAULT_TARGETS: TargetsConfig = parseTargets('{}', '(defaults)');
-
 /** The target and warn level in force for `period`: the latest entry whose `from` <= period, else the spec default. */
-export function targetFor(cfg: TargetsConfig, id: string, period: string): { target: number | null; warn: number | null } {
-  const def = indicator(id);
+export function targetFor(cfg: TargetsConfig, id: string, period: string, catalog: TargetCatalog): { target: number | null; warn: number | null } {
+  const def = catalog.get(id);
+  if (!def) throw new Error(`unknown indicator id "${id}"`);
   const entries = cfg.targets[id];
   if (entries === null) return { target: null, warn: null };
   const applicable = (entries ?? []).filter((e) => e.from === undefined || e.from <= period);

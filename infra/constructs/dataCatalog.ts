@@ -7,8 +7,8 @@ import { Stack } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { TABLES, type TableName } from '../../functions/pipeline/catalog.js';
 import { PARTITION_COLUMN, catalogColumns, catalogDescription } from '../../functions/engine/canonicalTables.js';
+import { TABLES, type TableName } from '../../functions/pipeline/contract.js';
 
 export interface DataCatalogProps {
   databaseName: string;

@@ -5,8 +5,8 @@
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT } from '../../functions/pipeline/contract.js';
-import { loadReports } from '../../functions/pipeline/reportsConfig.js';
 import { ROOT, synthStack, type Synthesized } from './support/synth.js';
+import { loadReports } from '../../functions/metrics/config.js';
 
 let synth: Synthesized;
 let t: Template;
@@ -106,8 +106,8 @@ describe('query engine and catalog', () => {
     other.hasResourceProperties('AWS::Athena::WorkGroup', { WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 104857600 }) });
   });
 
-  it('has six Glue tables, all columns string, Parquet, partition projection on dt, and no crawler', () => {
-    t.resourceCountIs('AWS::Glue::Table', 6);
+  it('has seven Glue tables (contacts included), all columns string, Parquet, partition projection on dt, and no crawler', () => {
+    t.resourceCountIs('AWS::Glue::Table', 7);
     t.resourceCountIs('AWS::Glue::Crawler', 0);
     for (const [table, def] of Object.entries(CONTRACT)) {
       t.hasResourceProperties('AWS::Glue::Table', {

@@ -31,12 +31,12 @@ import { ATHENA_DEFAULTS, convertCell, createAthenaEngine, type AthenaEngineOpti
 import { openDuckDbEngine } from '../../functions/engine/duckdbEngine.js';
 import { EngineError, type QueryEngine } from '../../functions/engine/engine.js';
 import { loadExportsIntoTrino } from '../../functions/engine/trinoLocalData.js';
-import { computeMetrics } from '../../functions/pipeline/computeMetrics.js';
-import type { MetricsJson } from '../../functions/pipeline/model.js';
-import { DEFAULT_TARGETS } from '../../functions/pipeline/targets.js';
 import { csv, writeExports } from '../helpers/fixtures.js';
 import { AthenaOverTrino } from '../support/athenaOverTrino.js';
 import { localTrino } from '../support/localTrino.js';
+import { computeMetrics } from '../../functions/metrics/computeMetrics.js';
+import { type MetricsJson } from '../../functions/metrics/schema.js';
+import { DEFAULT_TARGETS } from '../../functions/metrics/config.js';
 
 const trino = localTrino();
 const athena = new AthenaClient({ region: 'eu-west-1' });

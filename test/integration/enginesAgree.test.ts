@@ -13,15 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { QueryEngine } from '../../functions/engine/engine.js';
-import { TABLES } from '../../functions/pipeline/catalog.js';
-import { computeMetrics } from '../../functions/pipeline/computeMetrics.js';
-import { CONTRACT, type ColumnDef } from '../../functions/pipeline/contract.js';
-import type { MetricsJson } from '../../functions/pipeline/model.js';
-import { DEFAULT_TARGETS } from '../../functions/pipeline/targets.js';
+import { CONTRACT, type ColumnDef, TABLES } from '../../functions/pipeline/contract.js';
 import { generateSampleData, type SampleFormat } from '../../functions/sample/generate.js';
 import { writeExports } from '../helpers/fixtures.js';
 import { openEngine, type EngineName } from '../support/engines.js';
 import { localTrino } from '../support/localTrino.js';
+import { computeMetrics } from '../../functions/metrics/computeMetrics.js';
+import { type MetricsJson } from '../../functions/metrics/schema.js';
+import { DEFAULT_TARGETS } from '../../functions/metrics/config.js';
 
 /** A small seeded PRNG (mulberry32): the same dataset on every run. */
 function rng(seed: number): () => number {

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { QueryEngine } from '../../functions/engine/engine.js';
-import { buildTableQuery, WINDOW_PERIODS } from '../../functions/engine/indicatorSql.js';
-import { TABLES, type TableName } from '../../functions/pipeline/catalog.js';
-import { CONTRACT } from '../../functions/pipeline/contract.js';
+import { CONTRACT, TABLES, type TableName } from '../../functions/pipeline/contract.js';
 import { periodRange } from '../../functions/pipeline/period.js';
 import { csv, writeExports } from '../helpers/fixtures.js';
 import { describeEngines, openEngine } from '../support/engines.js';
+import { WINDOW_PERIODS, buildTableQuery } from '../../functions/metrics/plan.js';
 
 // Every table in three files over two partitions, so a per-indicator or per-month scan would show
 // up as more than one scan operator in the plan.

@@ -18,14 +18,13 @@ import { createIngestHandler } from '../../functions/handlers/ingest.js';
 import { createQueryHandler } from '../../functions/handlers/query.js';
 import { createRenderHandler } from '../../functions/handlers/render.js';
 import { createResolvePeriodHandler } from '../../functions/handlers/resolvePeriod.js';
-import { computeMetrics } from '../../functions/pipeline/computeMetrics.js';
-import type { MetricsJson } from '../../functions/pipeline/model.js';
-import { loadReports } from '../../functions/pipeline/reportsConfig.js';
-import { loadTargets } from '../../functions/pipeline/targets.js';
 import { renderReport } from '../../functions/render/renderReport.js';
 import { generateSampleData } from '../../functions/sample/generate.js';
 import { startS3, startSmtp, type LocalS3, type LocalSmtp } from '../infra/support/localAws.js';
 import { ROOT } from '../infra/support/synth.js';
+import { computeMetrics } from '../../functions/metrics/computeMetrics.js';
+import { type MetricsJson } from '../../functions/metrics/schema.js';
+import { loadReports, loadTargets } from '../../functions/metrics/config.js';
 
 const EXPORTS = 'exports';
 const ARCHIVE = 'archive';

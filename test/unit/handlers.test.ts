@@ -5,7 +5,7 @@
  * equal a direct DuckDB run over the same fixture; plus Athena failure and throttling (skipped
  * without a local Trino), period resolution, and env checks.
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -22,12 +22,11 @@ import { createQueryHandler } from '../../functions/handlers/query.js';
 import { createRenderHandler } from '../../functions/handlers/render.js';
 import { createResolvePeriodHandler } from '../../functions/handlers/resolvePeriod.js';
 import { InvalidEventError, MissingEnvError, requireEnv } from '../../functions/handlers/runtime.js';
-import { computeMetrics } from '../../functions/pipeline/computeMetrics.js';
-import type { MetricsJson } from '../../functions/pipeline/model.js';
-import { parseReports } from '../../functions/pipeline/reportsConfig.js';
-import { DEFAULT_TARGETS } from '../../functions/pipeline/targets.js';
 import { AthenaOverTrino } from '../support/athenaOverTrino.js';
 import { localTrino } from '../support/localTrino.js';
+import { computeMetrics } from '../../functions/metrics/computeMetrics.js';
+import { type MetricsJson } from '../../functions/metrics/schema.js';
+import { DEFAULT_TARGETS, parseReports } from '../../functions/metrics/config.js';
 
 const athenaMock = mockClient(AthenaClient);
 const s3Mock = mockClient(S3Client);
@@ -207,7 +206,7 @@ describe('resolve period step', () => {
 
 describe('render step', () => {
   it('renders metrics.json from the run scratch space into a PDF beside it', async () => {
-    const metrics = { schemaVersion: 1, reportId: 'ops-review', period: { id: '2026-10' } };
+    const metrics = { ...JSON.parse(readFileSync('test/fixtures/metrics.sample.json', 'utf8')), reportId: 'ops-review' };
     // The part of the SDK's stream body the handler uses.
     const body = { transformToString: async () => JSON.stringify(metrics) };
     s3Mock.on(GetObjectCommand).resolves({ Body: body as never });
@@ -228,6 +227,27 @@ describe('render step', () => {
     expect(s3Mock.commandCalls(GetObjectCommand)[0]!.args[0].input).toMatchObject({ Bucket: 'archive', Key: 'work/run-9/metrics.json' });
     expect(s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input).toMatchObject({ Bucket: 'archive', Key: 'work/run-9/report.pdf', ContentType: 'application/pdf' });
     expect(out).toMatchObject({ pdfKey: 'work/run-9/report.pdf', pdfBytes: 4 });
+  });
+
+  it('refuses a metrics.json that does not match its schema, naming the object and the field, and renders nothing', async () => {
+    const broken = { schemaVersion: 1, reportId: 'ops-review', period: { id: '2026-10' } };
+    s3Mock.on(GetObjectCommand).resolves({ Body: { transformToString: async () => JSON.stringify(broken) } as never });
+    let rendered = 0;
+    const render = createRenderHandler({
+      s3: new S3Client({ region: 'eu-west-1' }),
+      reports,
+      archiveBucket: 'archive',
+      logger,
+      render: async () => {
+        rendered++;
+        return { pdf: new Uint8Array([37]) };
+      },
+    });
+
+    await expect(render({ reportId: 'ops-review', period: '2026-10', runId: 'run-9' })).rejects.toThrow(
+      /s3:\/\/archive\/work\/run-9\/metrics\.json: not a valid metrics\.json .*period\.timezone/,
+    );
+    expect(rendered).toBe(0);
   });
 });
 

@@ -3,8 +3,8 @@
  * periods and the complaint rate with the complaints table present-but-empty vs absent.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MetricsJson } from '../../functions/pipeline/model.js';
 import { csv, expectIndicator, expectSegments, expectTrend, describeEngines, openFixture, sec, type Fixture } from './indicators.support.js';
+import { type MetricsJson } from '../../functions/metrics/schema.js';
 
 const U = '2026-11-02T00:00:00Z';
 
@@ -39,9 +39,14 @@ const U = '2026-11-02T00:00:00Z';
  *  K5          chat   10-15 00:00   10-15 06:00  (6 h)
  *  K6          phone  11-01 00:00 (P.end)
  *  complaint_rate_per_1000_orders = 1000 * |{K1 K2 K3 K5}| / 6 orders = 4000/6
- *  complaint_resolved_in_sla_pct  = |{K1 K5}| / 4 = 50
+ *  complaint_resolved_in_sla_pct  : judged in the period its deadline (opened + 72 h) falls in (v2):
+ *                                   deadlines in P = K1 (10-04) K2 (10-05) K3 (10-13) K4 (10-01 00:00 =
+ *                                   P.start) K5 (10-18); in SLA K1 K5 -> 2/5 = 40 (K6's is in November)
  *  complaint_resolution_median_h  = resolved in P: K1 72, K2 72+1s, K4 84, K5 6 -> (72 + 72+1s)/2
- *  September: opened K4 (not in SLA) -> 0/1; rate 1000 * 1 / 2 (O1 O8) = 500; nothing resolved.
+ *  September: opened K4, rate 1000 * 1 / 2 (O1 O8) = 500; no deadline falls in September (K4's is
+ *  P.start), so no SLA value; nothing resolved.
+ *  With a 6 h SLA the deadlines move: K4's (09-28 06:00) is in September, so P has K1 K2 K3 K5 and
+ *  only K5 (exactly 6 h) is in SLA -> 1/4 = 25.
  */
 const ORDERS = csv(
   'order_id,customer_id,channel,ordered_at,promised_at,delivered_at,quantity_ordered,quantity_delivered,is_accurate,change_requested,change_accommodated,returned_at,updated_at',
@@ -105,7 +110,7 @@ describeEngines('order and complaint indicators (UTC, P = 2026-10)', (engine) =>
 
   it('complaint values, n, status, previous; inclusive 72 h SLA', () => {
     expectIndicator(m, 'complaint_rate_per_1000_orders', { value: 4000 / 6, n: 6, status: 'missed', previous: 500 });
-    expectIndicator(m, 'complaint_resolved_in_sla_pct', { value: 50, n: 4, status: 'missed', previous: 0 });
+    expectIndicator(m, 'complaint_resolved_in_sla_pct', { value: 40, n: 5, status: 'missed', previous: null });
     expectIndicator(m, 'complaint_resolution_median_h', { value: 72 + sec(1) / 2, n: 4, status: 'at_risk', previous: null });
   });
 
@@ -123,14 +128,15 @@ describeEngines('order and complaint indicators (UTC, P = 2026-10)', (engine) =>
     expectTrend(t('return_rate_pct'), '2026-10', { '2026-09': [0, 1], '2026-10': [50, 4] }, 'ret');
     expectTrend(t('repeat_purchase_rate_pct'), '2026-10', { '2026-09': [0, 1], '2026-10': [100 / 6, 6] }, 'rep');
     expectTrend(t('complaint_rate_per_1000_orders'), '2026-10', { '2026-09': [500, 2], '2026-10': [4000 / 6, 6] }, 'rate');
-    expectTrend(t('complaint_resolved_in_sla_pct'), '2026-10', { '2026-09': [0, 1], '2026-10': [50, 4] }, 'insla');
+    expectTrend(t('complaint_resolved_in_sla_pct'), '2026-10', { '2026-10': [40, 5] }, 'insla');
     expectTrend(t('complaint_resolution_median_h'), '2026-10', { '2026-10': [72 + sec(1) / 2, 4] }, 'median');
   });
 
   it('breakdown by channel only (orders and complaints have no team; repeat purchase has no breakdown)', () => {
     // web: delivered O1 O2, ordered O2 O6, complaints opened K1 K2, resolved K1 K2.
     // store: delivered O3, ordered O3 O5, complaint K3 (unresolved).
-    // unassigned: delivered/ordered O4; complaint K4 opened in September, resolved in P.
+    // unassigned: delivered/ordered O4; complaint K4 opened in September, resolved in P, its SLA
+    // deadline (10-01 00:00) in P.
     // chat: complaint K5 only -> no orders, so no complaint rate. phone: ordered O7, complaint K6 after P.
     expectSegments(
       m.segments.channel,
@@ -158,6 +164,7 @@ describeEngines('order and complaint indicators (UTC, P = 2026-10)', (engine) =>
           return_rate_pct: [100, 1],
           complaint_rate_per_1000_orders: [0, 1],
           complaint_resolution_median_h: [84, 1],
+          complaint_resolved_in_sla_pct: [0, 1],
         },
         chat: { complaint_resolved_in_sla_pct: [100, 1], complaint_resolution_median_h: [6, 1] },
         phone: { complaint_rate_per_1000_orders: [0, 1] },
@@ -173,9 +180,12 @@ describeEngines('order and complaint indicators (UTC, P = 2026-10)', (engine) =>
     expectIndicator(mEmpty, 'complaint_resolved_in_sla_pct', { value: null, n: 0, status: 'no_data' });
     expectIndicator(mEmpty, 'complaint_resolution_median_h', { value: null, n: 0, status: 'no_data' });
     const rate = Object.fromEntries(
-      Object.entries(mEmpty.segments.channel).flatMap(([seg, inds]) => (inds['complaint_rate_per_1000_orders'] ? [[seg, inds['complaint_rate_per_1000_orders']]] : [])),
+      Object.entries(mEmpty.segments.channel).flatMap(([seg, inds]) => {
+        const r = inds['complaint_rate_per_1000_orders'];
+        return r ? [[seg, [r.value, r.n]]] : [];
+      }),
     );
-    expect(rate).toEqual({ web: { value: 0, n: 2 }, store: { value: 0, n: 2 }, unassigned: { value: 0, n: 1 }, phone: { value: 0, n: 1 } });
+    expect(rate).toEqual({ web: [0, 2], store: [0, 2], unassigned: [0, 1], phone: [0, 1] });
   });
 
   it('complaints table absent: every complaint indicator no_data (orders indicators unaffected)', () => {
@@ -189,7 +199,7 @@ describeEngines('order and complaint indicators (UTC, P = 2026-10)', (engine) =>
 
   it('orders table absent: complaint rate no_data; complaint SLA/median still computed', () => {
     expectIndicator(mNoOrders, 'complaint_rate_per_1000_orders', { value: null, n: 0, status: 'no_data' });
-    expectIndicator(mNoOrders, 'complaint_resolved_in_sla_pct', { value: 50, n: 4, status: 'missed' });
+    expectIndicator(mNoOrders, 'complaint_resolved_in_sla_pct', { value: 40, n: 5, status: 'missed' });
     expectIndicator(mNoOrders, 'repeat_purchase_rate_pct', { value: null, n: 0, status: 'no_data' });
   });
 });

@@ -4,8 +4,8 @@
  */
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MetricsJson, TableQuality } from '../../functions/pipeline/model.js';
 import { csv, expectIndicator, expectPoint, describeEngines, openFixture, sec, type Fixture } from './indicators.support.js';
+import { type MetricsJson, type TableQuality } from '../../functions/metrics/schema.js';
 
 /** rowsRead = missing_key + bad_updated_at + duplicatesDropped + recordsUsed + other rejected. */
 function expectIdentity(q: TableQuality, label: string): void {
@@ -215,6 +215,8 @@ describeEngines('data quality: dedup, validation, counts', (engine) => {
       rejected: { missing_key: 2, bad_updated_at: 3, bad_value: 3, missing_required: 2, out_of_range: 2, inconsistent_times: 1 },
       recordsUsed: 6,
       newestUpdatedAt: '2026-10-20T08:00:00.123Z',
+      // Every optional column an indicator reads is in at least one file (x.csv), though not in part.csv.
+      missingColumns: [],
     });
     expectIdentity(m.dataQuality.tickets, 'tickets');
     // Q2's older valid version is not used: only Q1 Q11 Q12 Q13 Q15 count (Q14's newest version is September).
@@ -231,6 +233,7 @@ describeEngines('data quality: dedup, validation, counts', (engine) => {
       rejected: { out_of_range: 12, missing_required: 3, inconsistent_times: 1, bad_value: 2 },
       recordsUsed: 8,
       newestUpdatedAt: '2026-10-03T00:00:00.000Z',
+      missingColumns: [],
     });
     expectIdentity(m.dataQuality.surveys, 'surveys');
     expectIndicator(m, 'csat_pct', { value: 50, n: 2, status: 'missed' });
@@ -250,6 +253,7 @@ describeEngines('data quality: dedup, validation, counts', (engine) => {
       rejected: { bad_value: 3, out_of_range: 2, inconsistent_times: 2, missing_required: 1 },
       recordsUsed: 5,
       newestUpdatedAt: '2026-10-03T00:00:00.000Z',
+      missingColumns: [],
     });
     expectIdentity(m.dataQuality.orders, 'orders');
     expectIndicator(m, 'order_fill_rate_pct', { value: 70, n: 5, status: 'missed' });

@@ -3,8 +3,8 @@
  * retention_rate_pct) indicators of spec/indicators.md. None of them has a breakdown.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MetricsJson } from '../../functions/pipeline/model.js';
 import { csv, expectIndicator, expectTrend, describeEngines, openFixture, type Fixture } from './indicators.support.js';
+import { type MetricsJson } from '../../functions/metrics/schema.js';
 
 const U = '2026-11-02T00:00:00Z';
 

@@ -12,10 +12,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import type { QueryEngine } from '../../functions/engine/engine.js';
-import { computeMetrics } from '../../functions/pipeline/computeMetrics.js';
-import type { MetricsJson, SegmentValue, TrendPoint } from '../../functions/pipeline/model.js';
-import { DEFAULT_TARGETS, parseTargets, type TargetsConfig } from '../../functions/pipeline/targets.js';
+import { type TargetsConfig } from '../../functions/pipeline/targets.js';
 import { describeEngines, openEngine, type EngineName } from '../support/engines.js';
+import { computeMetrics } from '../../functions/metrics/computeMetrics.js';
+import { parseMetricsJson, type MetricsJson, type SegmentResult as SegmentValue, type TrendPoint } from '../../functions/metrics/schema.js';
+import { DEFAULT_TARGETS, parseTargets } from '../../functions/metrics/config.js';
 
 /** CSV text: one string per line (header first), LF line ends, trailing newline. */
 export const csv = (...lines: string[]): string => lines.join('\n') + '\n';
@@ -53,7 +54,8 @@ export async function openFixture(files: Record<string, string | Buffer>, engine
     engine,
     run(period, timezone = 'UTC', targets = DEFAULT_TARGETS) {
       const cfg = typeof targets === 'string' ? parseTargets(targets, 'targets.yaml') : targets;
-      return computeMetrics({ engine, period, timezone, targets: cfg, reportId: 'spec', locale: 'en', now: new Date(0) });
+      // Every metrics.json the spec tests produce must also satisfy its published schema.
+      return computeMetrics({ engine, period, timezone, targets: cfg, reportId: 'spec', locale: 'en', now: new Date(0) }).then((m) => parseMetricsJson(m, `spec ${period}`));
     },
     async close() {
       await engine.close();
@@ -128,6 +130,8 @@ export const SPEC_CATALOG: Record<string, ['higher' | 'lower' | 'neutral', numbe
   first_response_sla_pct: ['higher', 90, 80],
   resolution_avg_h: ['lower', 48, 72],
   ticket_volume: ['neutral', null, null],
+  answer_speed_avg_s: ['lower', 30, 60],
+  abandon_rate_pct: ['lower', 5, 8],
   fcr_pct: ['higher', 75, 65],
   reopen_rate_pct: ['lower', 5, 8],
   service_error_rate_pct: ['lower', 2, 4],

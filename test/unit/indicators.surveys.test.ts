@@ -3,8 +3,8 @@
  * the five servqual_gap_<dimension> and servqual_gap. Expected values worked out by hand below.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MetricsJson } from '../../functions/pipeline/model.js';
 import { csv, expectIndicator, expectSegments, expectTrend, describeEngines, openFixture, type Fixture } from './indicators.support.js';
+import { type MetricsJson } from '../../functions/metrics/schema.js';
 
 const U = '2026-11-02T00:00:00Z';
 const row = (...cells: string[]) => [...cells, U].join(',');

@@ -6,8 +6,8 @@
  * Each ticket has a team equal to its id, so segments.team lists exactly the tickets created in P.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MetricsJson } from '../../functions/pipeline/model.js';
 import { csv, expectIndicator, expectPoint, expectTrend, describeEngines, openFixture, sec, type Fixture } from './indicators.support.js';
+import { type MetricsJson } from '../../functions/metrics/schema.js';
 
 const U = '2026-11-02T00:00:00Z';
 
@@ -129,7 +129,12 @@ describeEngines('DST: Europe/Berlin', (engine) => {
 
   it('October (ends after the switch back to CET): bounds, members, trend with each month own bounds', () => {
     expect(oct.period).toMatchObject({ start: '2026-09-30T22:00:00.000Z', end: '2026-10-31T23:00:00.000Z' });
-    expect(Object.keys(oct.segments.team).sort()).toEqual(['B5', 'B7', 'BF']);
+    // Segments listed: B5, B7, BF created in October; B8 (created 09-30T21:59:59Z, in September)
+    // only for first_response_sla_pct: its 8-hour deadline 10-01T05:59:59Z falls in October.
+    expect(Object.keys(oct.segments.team).sort()).toEqual(['B5', 'B7', 'B8', 'BF']);
+    expect(Object.keys(oct.segments.team['B8']!)).toEqual(['first_response_sla_pct']);
+    // B5 (created 10-31T22:30Z) has its deadline 11-01T06:30Z in November: no SLA entry in October.
+    expect(Object.keys(oct.segments.team['B5']!)).not.toContain('first_response_sla_pct');
     expectTrend(
       oct.indicators['ticket_volume']!.trend,
       '2026-10',
@@ -141,7 +146,11 @@ describeEngines('DST: Europe/Berlin', (engine) => {
 
   it('March (the switch to CEST): bounds and members', () => {
     expect(mar.period).toMatchObject({ start: '2026-02-28T23:00:00.000Z', end: '2026-03-31T22:00:00.000Z' });
-    expect(Object.keys(mar.segments.team).sort()).toEqual(['B1', 'B3', 'BD']);
+    // B2 (created 02-28T22:59:59Z, February in Berlin) is listed for its SLA deadline 03-01T06:59:59Z;
+    // B3 (created 03-31T21:59:59Z) for its creation only: its deadline is April 1.
+    expect(Object.keys(mar.segments.team).sort()).toEqual(['B1', 'B2', 'B3', 'BD']);
+    expect(Object.keys(mar.segments.team['B2']!)).toEqual(['first_response_sla_pct']);
+    expect(Object.keys(mar.segments.team['B3']!)).not.toContain('first_response_sla_pct');
     expectIndicator(mar, 'ticket_volume', { value: 3, n: 3, status: 'no_target', previous: 1 });
     expectIndicator(mar, 'first_response_median_h', { value: 2, n: 1, status: 'met' });
   });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { buildTableQuery, WINDOW_PERIODS } from '../../functions/engine/indicatorSql.js';
 import { PORTABLE_FUNCTION_NAMES, functionsCalled } from '../../functions/engine/trinoCompat.js';
-import { TABLES } from '../../functions/pipeline/catalog.js';
 import { loadMapping } from '../../functions/engine/mappings.js';
 import { readdirSync } from 'node:fs';
+import { WINDOW_PERIODS, buildTableQuery } from '../../functions/metrics/plan.js';
+import { TABLES } from '../../functions/pipeline/contract.js';
 
 const ctx = {
   bounds: Array.from({ length: WINDOW_PERIODS + 1 }, (_, i) => 1_700_000_000_000 + i * 2_600_000_000),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseReports, reportTitle } from '../../functions/pipeline/reportsConfig.js';
+import { reportTitle } from '../../functions/pipeline/reportsConfig.js';
+import { parseReports } from '../../functions/metrics/config.js';
 
 const yaml = (extra: string) => `reports:\n  - id: r1\n    title: Monthly review\n    timezone: UTC\n${extra}`;
 

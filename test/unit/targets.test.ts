@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TARGETS, loadTargets, parseTargets, targetFor } from '../../functions/pipeline/targets.js';
-import { INDICATOR_IDS } from '../../functions/pipeline/catalog.js';
+import { INDICATOR_IDS } from '../../functions/metrics/indicators.js';
+import { DEFAULT_TARGETS, loadTargets, parseTargets, targetFor } from '../../functions/metrics/config.js';
 
 // The spec's catalog table (indicators.md), typed in by hand: id -> [target, warn].
 const SPEC: Record<string, [number, number] | null> = {
   first_response_median_h: [4, 8], first_response_sla_pct: [90, 80], resolution_avg_h: [48, 72], ticket_volume: null,
+  answer_speed_avg_s: [30, 60], abandon_rate_pct: [5, 8],
   fcr_pct: [75, 65], reopen_rate_pct: [5, 8], service_error_rate_pct: [2, 4],
   csat_pct: [85, 80], csat_avg: [4.3, 4.0], nps: [40, 30], survey_response_rate_pct: [25, 15],
   servqual_gap_reliability: [0, -0.5], servqual_gap_responsiveness: [0, -0.5], servqual_gap_assurance: [0, -0.5],

@@ -2,9 +2,9 @@
 import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
-import { loadTargets } from '../../pipeline/targets.js';
 import { createQueryHandler } from '../query.js';
 import { createLogger, loadReportsFrom, requireEnv } from '../runtime.js';
+import { loadTargets } from '../../metrics/config.js';
 
 const env = requireEnv(['CONFIG_DIR', 'ATHENA_WORKGROUP', 'GLUE_DATABASE', 'CURATED_BUCKET', 'CURATED_PREFIX', 'ARCHIVE_BUCKET']);
 const logger = createLogger('query');

@@ -1,0 +1,106 @@
+/**
+ * metrics.json, the machine-readable twin of every report: this zod schema is its single
+ * definition. Its TypeScript type is inferred from it; every stage that reads a metrics.json (the
+ * render, deliver and query handlers, the preview, the CLIs, the benchmarks) parses it here and
+ * fails with a message naming the file and field; `npm run schemas` publishes it as
+ * config/schemas/metrics.schema.json for analysts' tools.
+ */
+import { z } from 'zod';
+import { REJECT_REASONS, TABLES } from '../pipeline/contract.js';
+import { formatZodIssues } from '../pipeline/configErrors.js';
+import { CATEGORIES } from './declare.js';
+
+export const STATUSES = ['met', 'at_risk', 'missed', 'no_target', 'no_data'] as const;
+export type Status = (typeof STATUSES)[number];
+
+const periodId = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a period YYYY-MM');
+const instant = z.iso.datetime({ precision: 3 }).describe('ISO-8601 UTC with milliseconds');
+const count = z.number().int().nonnegative();
+const value = z.number().nullable().describe('unrounded; null when n is 0');
+
+export const TrendPointSchema = z.object({ period: periodId, value, n: count }).strict();
+
+const judged = {
+  value,
+  n: count.describe('size of the population the value is computed over'),
+  status: z.enum(STATUSES),
+  lowSample: z.boolean().describe('n is below min_sample: the figure rests on few cases'),
+  previous: z.number().nullable().describe('value for P-1'),
+  yearAgo: z.number().nullable().describe('value for P-12, the same month a year earlier'),
+  trend: z.array(TrendPointSchema).length(12).describe('P-11 … P, oldest first'),
+};
+
+export const IndicatorResultSchema = z
+  .object({
+    ...judged,
+    unit: z.enum(['%', 'h', 's', 'count', 'score', 'points', 'per1000']),
+    direction: z.enum(['higher', 'lower', 'neutral']),
+    category: z.enum(CATEGORIES),
+    target: z.number().nullable(),
+    warn: z.number().nullable(),
+  })
+  .strict();
+
+export const SegmentResultSchema = z.object(judged).strict();
+
+const segmentMap = z.record(z.string(), z.record(z.string(), SegmentResultSchema));
+
+export const TableQualitySchema = z
+  .object({
+    present: z.boolean().describe('false when the table has no files at all (its indicators are no_data)'),
+    rowsRead: count,
+    duplicatesDropped: count,
+    rejected: z.partialRecord(z.enum(REJECT_REASONS), count).describe('non-zero counts only, by reason'),
+    recordsUsed: count,
+    newestUpdatedAt: instant.nullable(),
+    missingColumns: z.array(z.string()).describe('optional columns that no file of the table has (the indicators reading them are no_data)'),
+  })
+  .strict();
+
+export const MetricsJsonSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    reportId: z.string().min(1),
+    locale: z.string().min(1),
+    period: z.object({ id: periodId, timezone: z.string().min(1), start: instant, end: instant }).strict(),
+    generatedAt: instant,
+    indicators: z.record(z.string(), IndicatorResultSchema),
+    segments: z.object({ team: segmentMap, channel: segmentMap }).strict(),
+    dataQuality: z.object(Object.fromEntries(TABLES.map((t) => [t, TableQualitySchema])) as Record<(typeof TABLES)[number], typeof TableQualitySchema>).strict(),
+    settings: z
+      .object({
+        minSample: count,
+        sla: z.object({ firstResponseHours: z.number().positive(), complaintResolutionHours: z.number().positive() }).strict(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type MetricsJson = z.infer<typeof MetricsJsonSchema>;
+export type IndicatorResult = z.infer<typeof IndicatorResultSchema>;
+export type SegmentResult = z.infer<typeof SegmentResultSchema>;
+export type TrendPoint = z.infer<typeof TrendPointSchema>;
+export type TableQuality = z.infer<typeof TableQualitySchema>;
+
+export class MetricsJsonError extends Error {
+  override name = 'MetricsJsonError';
+}
+
+/** A metrics.json value checked against the schema; `source` names it in the error (file or key). */
+export function parseMetricsJson(data: unknown, source: string): MetricsJson {
+  const r = MetricsJsonSchema.safeParse(data);
+  if (r.success) return r.data;
+  const problems = formatZodIssues(r.error);
+  throw new MetricsJsonError(`${source}: not a valid metrics.json (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}`);
+}
+
+/** metrics.json text (a file's contents) parsed and checked. */
+export function parseMetricsJsonText(text: string, source: string): MetricsJson {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new MetricsJsonError(`${source}: not JSON: ${(e as Error).message}`);
+  }
+  return parseMetricsJson(data, source);
+}
