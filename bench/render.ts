@@ -11,11 +11,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import type { MetricsJson } from '../functions/pipeline/model.js';
-import { findReport, loadReports } from '../functions/pipeline/reportsConfig.js';
+import { findReport } from '../functions/pipeline/reportsConfig.js';
 import { closeBrowser, DEFAULT_PDF_OPTIONS, htmlToPdf, launchBrowser, loadHtml } from '../functions/render/browser.js';
 import { loadMessages } from '../functions/render/messages.js';
 import { buildReportModel, renderHtml, templatesDirFor } from '../functions/render/renderReport.js';
+import { parseMetricsJsonText, type MetricsJson } from '../functions/metrics/schema.js';
+import { loadReports } from '../functions/metrics/config.js';
 
 const opts = new Command('bench:render')
   .option('--metrics <file>', 'metrics.json to render', 'test/fixtures/metrics.sample.json')
@@ -32,19 +33,19 @@ async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - t, r];
 }
 
-/** A per-team variant: the team's own figures where it has them, titled with the team's name. */
+/** A per-team variant: the team's own figures (value, status, history) where it has them, titled with the team's name. */
 function teamVariant(metrics: MetricsJson, team: string): MetricsJson {
   const own = metrics.segments.team[team] ?? {};
   const indicators = Object.fromEntries(
     Object.entries(metrics.indicators).map(([id, r]) => {
       const s = own[id];
-      return [id, s ? { ...r, value: s.value, n: s.n } : r];
+      return [id, s ? { ...r, ...s } : r];
     }),
   );
   return { ...metrics, indicators, segments: { team: { [team]: own }, channel: metrics.segments.channel } };
 }
 
-const metrics = JSON.parse(readFileSync(opts.metrics, 'utf8')) as MetricsJson;
+const metrics = parseMetricsJsonText(readFileSync(opts.metrics, 'utf8'), opts.metrics);
 const report = findReport(loadReports('config/reports.yaml'), opts.report);
 const templatesDir = templatesDirFor(report);
 const messages = loadMessages(report.locale, templatesDir);

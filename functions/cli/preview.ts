@@ -4,7 +4,8 @@
  *
  * Serves the report as HTML on localhost and reloads the page (server-sent events) when a
  * template, locale file, target, report definition or the metrics file changes. Targets are
- * re-applied to the metrics in memory (status, target, warn, low sample), so an analyst sees a
+ * re-applied to the metrics in memory (status, target, warn, low sample of every indicator and
+ * team/channel figure, by `applyTargets` of functions/metrics/status.ts), so an analyst sees a
  * new target at once; SLA thresholds change the values themselves and need `npm run report`.
  * A template error is shown in the page, with file and line, until it is fixed.
  *
@@ -17,13 +18,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { watch } from 'chokidar';
 import { Command, Option } from 'commander';
-import type { MetricsJson } from '../pipeline/model.js';
-import { evaluateStatus } from '../pipeline/evaluate.js';
-import { findReport, LOCALES, loadReports, type Locale, type ReportDef } from '../pipeline/reportsConfig.js';
-import { loadTargets, targetFor, type TargetsConfig } from '../pipeline/targets.js';
+import { findReport, LOCALES, type Locale, type ReportDef } from '../pipeline/reportsConfig.js';
 import { escapeXml } from '../render/charts.js';
 import { BUILTIN_LOCALES_DIR, loadMessages, localeDirsFor } from '../render/messages.js';
 import { buildReportModel, renderHtml, renderReport, templatesDirFor } from '../render/renderReport.js';
+import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
+import { applyTargets } from '../metrics/status.js';
+import { loadReports, loadTargets } from '../metrics/config.js';
 
 export interface PreviewOptions {
   metrics?: string;
@@ -57,18 +58,12 @@ function defaultMetricsFile(reportId: string): string {
   return FIXTURE;
 }
 
-/** Targets of the targets file applied to metrics.json: target, warn, status, low sample. */
-export function applyTargets(metrics: MetricsJson, cfg: TargetsConfig): MetricsJson {
-  const indicators = Object.fromEntries(
-    Object.entries(metrics.indicators).map(([id, r]) => {
-      const { target, warn } = targetFor(cfg, id, metrics.period.id);
-      return [id, { ...r, target, warn, status: evaluateStatus(r.value, r.direction, target, warn), lowSample: r.n < cfg.minSample }];
-    }),
-  );
-  return { ...metrics, indicators, settings: { ...metrics.settings, minSample: cfg.minSample } };
-}
-
-const RELOAD_SCRIPT = `<script>new EventSource('/events').onmessage = () => location.reload();</script>`;
+/**
+ * The page knows which build it shows; /events sends the current build number on connecting and
+ * after each rebuild, and the page reloads when they differ. A rebuild that happens before the
+ * page's EventSource has connected (or while it reconnects) is therefore not missed.
+ */
+const reloadScript = (build: number) => `<script>new EventSource('/events').onmessage = (e) => { if (e.data !== '${build}') location.reload(); };</script>`;
 /** On screen only: the A4 content column on a grey desk, pages marked, so the preview reads like the PDF. */
 const SCREEN_CSS = `<style media="screen">
 html { background: #e6e8ec; }
@@ -82,8 +77,8 @@ function inject(html: string, extra: string): string {
   return at >= 0 ? `${html.slice(0, at)}${extra}${html.slice(at)}` : `${extra}${html}`;
 }
 
-function errorPage(message: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>Report preview: error</title>${RELOAD_SCRIPT}</head>
+function errorPage(message: string, build: number): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Report preview: error</title>${reloadScript(build)}</head>
 <body style="font-family: sans-serif; margin: 3em;"><h1 style="color:#c0392b">The report cannot be rendered</h1>
 <pre style="white-space: pre-wrap; background:#fff4f2; padding: 1em; border: 1px solid #f0c4bd;">${escapeXml(message)}</pre>
 <p>Fix the file and save: this page reloads by itself.</p></body></html>`;
@@ -99,18 +94,20 @@ export async function startPreview(o: PreviewOptions = {}): Promise<PreviewServe
 
   let page = '';
   let state: { metrics: MetricsJson; report: ReportDef } | undefined;
+  let buildNo = 0;
   const build = () => {
+    buildNo++;
     try {
       const report = findReport(loadReports(reportsFile), o.report);
-      const raw = JSON.parse(readFileSync(metricsFile, 'utf8')) as MetricsJson;
+      const raw = parseMetricsJsonText(readFileSync(metricsFile, 'utf8'), metricsFile);
       const metrics = existsSync(targetsFile) ? applyTargets(raw, loadTargets(targetsFile)) : raw;
       const locale = o.locale ?? report.locale;
       const dir = templatesDir(report);
       const html = renderHtml(buildReportModel(metrics, report, locale, loadMessages(locale, dir)), dir);
       state = { metrics, report };
-      page = inject(html, `${SCREEN_CSS}${RELOAD_SCRIPT}`);
+      page = inject(html, `${SCREEN_CSS}${reloadScript(buildNo)}`);
     } catch (e) {
-      page = errorPage((e as Error).message);
+      page = errorPage((e as Error).message, buildNo);
       log(`error: ${(e as Error).message}`);
     }
   };
@@ -124,7 +121,7 @@ export async function startPreview(o: PreviewOptions = {}): Promise<PreviewServe
       res.end(page);
     } else if (url.pathname === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      res.write(': connected\n\n');
+      res.write(`data: ${buildNo}\n\n`);
       clients.add(res);
       req.on('close', () => clients.delete(res));
     } else if (url.pathname === '/report.pdf' && state) {
@@ -151,7 +148,7 @@ export async function startPreview(o: PreviewOptions = {}): Promise<PreviewServe
     timer = setTimeout(() => {
       log(`${event} ${path}: reloading`);
       build();
-      for (const c of clients) c.write('data: reload\n\n');
+      for (const c of clients) c.write(`data: ${buildNo}\n\n`);
     }, 30);
   });
   await new Promise<void>((r) => watcher.once('ready', () => r()));

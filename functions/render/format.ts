@@ -2,8 +2,9 @@
  * Locale-aware formatting of indicator values, changes, counts and dates with Intl. One place
  * decides how many digits each indicator shows, so the page, the charts and the tests agree.
  */
-import { INDICATOR_BY_ID, type IndicatorDef } from '../pipeline/catalog.js';
 import type { Locale } from '../pipeline/reportsConfig.js';
+import { INDICATOR_BY_ID } from '../metrics/indicators.js';
+import { type IndicatorDeclaration as IndicatorDef } from '../metrics/declare.js';
 
 export const EMPTY = '—';
 
@@ -36,6 +37,7 @@ export function fractionDigits(def: Pick<IndicatorDef, 'id' | 'unit'>): number {
       return 0;
     case '%':
     case 'h':
+    case 's':
       return 1;
     case 'points':
       return def.id === 'nps' ? 1 : 2;
@@ -53,6 +55,7 @@ function numberOptions(def: IndicatorDef, signed: boolean, digits = fractionDigi
   };
   if (def.unit === '%') return { ...base, style: 'percent' };
   if (def.unit === 'h') return { ...base, style: 'unit', unit: 'hour', unitDisplay: 'short' };
+  if (def.unit === 's') return { ...base, style: 'unit', unit: 'second', unitDisplay: 'short' };
   return base;
 }
 

@@ -7,13 +7,13 @@
  */
 import { join, resolve } from 'node:path';
 import type { Browser } from 'puppeteer-core';
-import type { MetricsJson } from '../pipeline/model.js';
 import type { Locale, ReportDef } from '../pipeline/reportsConfig.js';
 import { htmlToPdf, withBrowser, withTimeout } from './browser.js';
 import { codePointsOf, fontFaceCss, uncoveredChars } from './fonts.js';
 import { loadMessages, TEMPLATES_ROOT } from './messages.js';
 import { buildReportModel, type ReportModel } from './reportModel.js';
 import { compileTemplates } from './templates.js';
+import { type MetricsJson } from '../metrics/schema.js';
 
 export { buildReportModel, type ReportModel } from './reportModel.js';
 export { TemplateError } from './templates.js';

@@ -3,12 +3,14 @@
  * I/O beyond the built-in message files; every number shown on the page is formatted here (or by
  * the chart helpers, from the same formatters), so templates only place text.
  */
-import { CATEGORIES, INDICATORS, type Category, type Direction, type IndicatorDef, type SegmentKind, type TableName, TABLES } from '../pipeline/catalog.js';
-import { REJECT_REASONS, type IndicatorResult, type MetricsJson, type RejectReason, type Status, type TrendPoint } from '../pipeline/model.js';
 import { shiftPeriod } from '../pipeline/period.js';
 import { reportTitle, type Locale, type ReportDef } from '../pipeline/reportsConfig.js';
 import { EMPTY, fractionDigits, formatChange, formatDate, formatDateRange, formatDateTime, formatDateTimeShort, formatInt, formatMonthYearShort, formatPeriod, formatShare, formatValue } from './format.js';
 import { builtinMessages, msg, type Messages } from './messages.js';
+import { CATEGORIES, type Category, type Direction, type IndicatorDeclaration as IndicatorDef } from '../metrics/declare.js';
+import { INDICATORS } from '../metrics/indicators.js';
+import { type IndicatorResult, type MetricsJson, type Status, type TrendPoint } from '../metrics/schema.js';
+import { REJECT_REASONS, type RejectReason, type SegmentKind, TABLES, type TableName } from '../pipeline/contract.js';
 
 export type Tone = 'good' | 'bad' | 'neutral';
 export type Arrow = 'up' | 'down' | 'flat' | 'none';
@@ -67,6 +69,9 @@ export interface IndicatorModel {
   lowSample: boolean;
   previous: number | null;
   previousText: string;
+  /** The value for the same month a year earlier (P-12). */
+  yearAgo: number | null;
+  yearAgoText: string;
   change: ChangeModel;
   trend: TrendModelPoint[];
   trendCaption: string;
@@ -102,6 +107,10 @@ export interface TableQualityModel {
   state: 'fresh' | 'stale' | 'missing' | 'empty';
   stateWord: string;
   warning: string | null;
+  /** Optional columns no file of the table has (the indicators reading them show no data). */
+  missingColumns: string[];
+  /** The sentence naming those columns and the indicators they silence; null when none is missing. */
+  missingColumnsText: string | null;
 }
 
 export interface StatusCount {
@@ -136,16 +145,6 @@ export interface ReportModel {
 }
 
 const STATUS_ORDER: Status[] = ['met', 'at_risk', 'missed', 'no_target', 'no_data'];
-
-/** Status of a value against target and warn (spec: Status against target). */
-export function statusOf(value: number | null, direction: Direction, target: number | null, warn: number | null): Status {
-  if (value === null) return 'no_data';
-  if (target === null || direction === 'neutral') return 'no_target';
-  const ok = (limit: number) => (direction === 'higher' ? value >= limit : value <= limit);
-  if (ok(target)) return 'met';
-  if (warn !== null && ok(warn)) return 'at_risk';
-  return 'missed';
-}
 
 function toneOf(direction: Direction, diff: number): Tone {
   if (direction === 'neutral' || diff === 0) return 'neutral';
@@ -200,8 +199,8 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
         const rows: SegmentRow[] = Object.entries(metrics.segments?.[kind] ?? {})
           .filter(([, byId]) => byId[def.id] !== undefined)
           .map(([name, byId]) => {
+            // Status and low sample as the metrics stage judged them (functions/metrics/status.ts).
             const s = byId[def.id]!;
-            const status = statusOf(s.value, direction, r.target, r.warn);
             return {
               name,
               label: name === 'unassigned' ? t('segments.unassigned') : name,
@@ -209,15 +208,18 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
               valueText: formatValue(def.id, s.value, locale),
               n: s.n,
               nText: formatInt(s.n, locale),
-              status,
-              statusWord: t(`status.${status}`),
-              lowSample: s.n < minSample,
+              status: s.status,
+              statusWord: t(`status.${s.status}`),
+              lowSample: s.lowSample && s.value !== null,
             };
           })
           .sort(worstFirst(direction));
         return { kind, title: t(`segments.${kind}Title`), column: t(`segments.${kind}`), rows };
       });
     const defParams = { ...sla, minSample };
+    // A neutral indicator never shows a target, whatever a targets file says.
+    const target = direction === 'neutral' ? null : r.target;
+    const warn = direction === 'neutral' ? null : r.warn;
     return {
       id: def.id,
       name: t(`indicators.${def.id}.name`),
@@ -230,16 +232,18 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
       valueText: formatValue(def.id, r.value, locale),
       n: r.n,
       nText: formatInt(r.n, locale),
-      target: r.target,
-      targetText: formatValue(def.id, r.target, locale),
-      warn: r.warn,
-      warnText: formatValue(def.id, r.warn, locale),
+      target,
+      targetText: formatValue(def.id, target, locale),
+      warn,
+      warnText: formatValue(def.id, warn, locale),
       status: r.status,
       statusWord: t(`status.${r.status}`),
       // "*" marks a figure resting on few cases; a missing figure (n = 0) has nothing to mark.
       lowSample: r.lowSample && r.value !== null,
       previous: r.previous,
       previousText: formatValue(def.id, r.previous, locale),
+      yearAgo: r.yearAgo,
+      yearAgoText: formatValue(def.id, r.yearAgo, locale),
       change,
       trend,
       trendCaption: t('labels.trendCaption', { from: formatMonthYearShort(first, locale), to: formatMonthYearShort(last, locale) }),
@@ -285,6 +289,15 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
           warning = t('highlights.tableStale', { table: name, date: formatDate(q.newestUpdatedAt, tz, locale), days: formatInt(days, locale), count: days, threshold: report.staleAfterDays });
         }
       }
+      const missingColumns = q.present ? q.missingColumns : [];
+      // The report's indicators whose definitions read one of those columns (`reads` in indicators.ts).
+      const silenced = defs.filter((d) => d.reads?.some((qc) => missingColumns.some((c) => qc === `${table}.${c}`))).map((d) => t(`indicators.${d.id}.name`));
+      const missingColumnsText = missingColumns.length
+        ? [
+            t('labels.dqMissingColumns', { table: name, columns: missingColumns.join(t('labels.listSeparator')), count: missingColumns.length }),
+            ...(silenced.length ? [t('labels.dqMissingColumnsNoData', { names: silenced.join(t('labels.listSeparator')), count: silenced.length })] : []),
+          ].join(t('labels.sentenceSeparator'))
+        : null;
       return {
         table,
         name,
@@ -301,13 +314,16 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
         state,
         stateWord: t(`labels.dq_${state}`),
         warning,
+        missingColumns,
+        missingColumnsText,
       };
     });
     const reasons = REJECT_REASONS.filter((r) => tables.some((tb) => (metrics.dataQuality[tb.table].rejected[r] ?? 0) > 0)).map((r) => ({
       reason: t(`reasons.${r}`),
       counts: tables.map((tb) => (metrics.dataQuality[tb.table].present ? formatInt(metrics.dataQuality[tb.table].rejected[r] ?? 0, locale) : EMPTY)),
     }));
-    return { tables, reasons, staleAfterDays: report.staleAfterDays, warnings: tables.flatMap((x) => (x.warning ? [x.warning] : [])) };
+    const warnings = [...tables.flatMap((x) => (x.warning ? [x.warning] : [])), ...tables.flatMap((x) => (x.missingColumnsText ? [x.missingColumnsText] : []))];
+    return { tables, reasons, staleAfterDays: report.staleAfterDays, warnings };
   }
 
   const names = (xs: IndicatorModel[]) => xs.map((i) => i.name).join(t('labels.listSeparator'));

@@ -9,11 +9,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import Handlebars from 'handlebars';
-import { INDICATOR_BY_ID } from '../pipeline/catalog.js';
 import { arrowSvg, escapeXml, sparklineSvg, statusIconSvg, trendChartSvg } from './charts.js';
 import { formatInt } from './format.js';
 import { MessageError, msg } from './messages.js';
 import type { IndicatorModel, ReportModel } from './reportModel.js';
+import { INDICATOR_BY_ID } from '../metrics/indicators.js';
 
 export class TemplateError extends Error {
   override name = 'TemplateError';

@@ -9,30 +9,126 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetricsJson } from '../../functions/pipeline/model.js';
 import { LOCALES, ReportDefSchema, type Locale } from '../../functions/pipeline/reportsConfig.js';
 import { launchBrowser } from '../../functions/render/browser.js';
 import { familyCoverage } from '../../functions/render/fonts.js';
 import { buildReportModel, renderReport, RenderTimeoutError, type ReportModel } from '../../functions/render/renderReport.js';
 import { copyTemplates } from '../support/templatesCopy.js';
 import { normalizeSpace, readPdf, type PdfInfo } from './support/pdfText.js';
+import { type IndicatorResult, type MetricsJson, type SegmentResult, type TableQuality } from '../../functions/metrics/schema.js';
 
 const fixture = (): MetricsJson => JSON.parse(readFileSync(new URL('../fixtures/metrics.sample.json', import.meta.url), 'utf8'));
 const titles: Record<Locale, string> = { en: 'Monthly customer service review', 'zh-CN': '客户服务月度报告', ru: 'Ежемесячный отчёт о качестве обслуживания' };
 const reportFor = (locale: Locale) => ReportDefSchema.parse({ id: 'monthly-service-review', title: titles[locale], organisation: 'Northwind Trading', locale, timezone: 'Europe/Moscow' });
 const EVIL_TEAM = '<script>alert("pwned")</script>';
 
+const TREND_PERIODS = ['2025-11', '2025-12', '2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10'];
+const trendOf = (values: (number | null)[]) => TREND_PERIODS.map((period, i) => ({ period, value: values[i] ?? null, n: 500 }));
+
+/**
+ * A small metrics.json written by hand: the two accessibility indicators with team and channel
+ * figures, the first-response SLA, and reopen rate without data because no tickets file has
+ * reopened_count. Its figures as they must print are in SMALL_EXPECTED.
+ */
+function smallMetrics(): MetricsJson {
+  const seg = (value: number, n: number, status: SegmentResult['status']): SegmentResult => ({ value, n, status, lowSample: false, previous: null, yearAgo: null, trend: trendOf([]) });
+  const tbl = (over: Partial<TableQuality> = {}): TableQuality => ({ present: true, rowsRead: 1000, duplicatesDropped: 0, rejected: {}, recordsUsed: 1000, newestUpdatedAt: '2026-10-31T18:00:00.000Z', missingColumns: [], ...over });
+  const ind = (over: Partial<IndicatorResult> & Pick<IndicatorResult, 'unit' | 'direction' | 'category'>): IndicatorResult => ({
+    value: null, n: 0, status: 'no_data', lowSample: true, previous: null, yearAgo: null, trend: trendOf([]), target: null, warn: null, ...over,
+  }); // prettier-ignore
+  return {
+    schemaVersion: 1,
+    reportId: 'monthly-service-review',
+    locale: 'en',
+    period: { id: '2026-10', timezone: 'Europe/Moscow', start: '2026-09-30T21:00:00.000Z', end: '2026-10-31T21:00:00.000Z' },
+    generatedAt: '2026-11-01T04:00:00.000Z',
+    indicators: {
+      first_response_sla_pct: ind({ unit: '%', direction: 'higher', category: 'responsiveness', value: 87.9367, n: 3034, status: 'at_risk', lowSample: false, previous: 87.3736, yearAgo: 71.0372, target: 90, warn: 80, trend: trendOf([80, 81, 83, 84, 85, 85, 86, 86, 87, 87, 87.3736, 87.9367]) }),
+      answer_speed_avg_s: ind({ unit: 's', direction: 'lower', category: 'accessibility', value: 37.5754, n: 4435, status: 'at_risk', lowSample: false, previous: 39.1721, yearAgo: 54.6994, target: 30, warn: 60, trend: trendOf([49.3, 60.2, 46.6, 37.1, 35.6, 30.8, 29.9, 31.2, 33.4, 35.0, 39.1721, 37.5754]) }),
+      abandon_rate_pct: ind({ unit: '%', direction: 'lower', category: 'accessibility', value: 2.7839, n: 4562, status: 'met', lowSample: false, previous: 3.3066, yearAgo: 5.5628, target: 5, warn: 8, trend: trendOf([7.6, 9.8, 6.1, 4.8, 3.5, 3.6, 2.9, 2.8, 2.8, 3.0, 3.3066, 2.7839]) }),
+      reopen_rate_pct: ind({ unit: '%', direction: 'lower', category: 'quality', target: 5, warn: 8 }),
+    },
+    segments: {
+      team: {
+        Billing: { answer_speed_avg_s: seg(30.8108, 700, 'at_risk'), abandon_rate_pct: seg(1.3, 709, 'met') },
+        'Logistics & Returns': { answer_speed_avg_s: seg(58.9412, 945, 'at_risk'), abandon_rate_pct: seg(4.8338, 993, 'met') },
+      },
+      channel: {
+        social: { answer_speed_avg_s: seg(66.4449, 499, 'missed'), abandon_rate_pct: seg(1.9646, 509, 'met') },
+        phone: { answer_speed_avg_s: seg(28.8, 2535, 'met'), abandon_rate_pct: seg(2.8, 2609, 'met') },
+      },
+    },
+    dataQuality: {
+      tickets: tbl({ missingColumns: ['reopened_count'] }),
+      surveys: tbl(),
+      orders: tbl(),
+      complaints: tbl(),
+      invoices: tbl(),
+      customers: tbl(),
+      contacts: tbl({ rowsRead: 61920, duplicatesDropped: 1920, rejected: { missing_key: 120, bad_value: 480 }, recordsUsed: 59400 }),
+    },
+    settings: { minSample: 30, sla: { firstResponseHours: 8, complaintResolutionHours: 72 } },
+  };
+}
+const SMALL_INDICATORS = ['first_response_sla_pct', 'answer_speed_avg_s', 'abandon_rate_pct', 'reopen_rate_pct'];
+
+/** What the small report must print, per locale (compared with whitespace removed: lines wrap). */
+const SMALL_EXPECTED: Record<Locale, { section: string; cards: string[]; facts: string[]; rows: string[]; summary: string[]; dataQuality: string[]; appendix: string[] }> = {
+  en: {
+    section: 'Accessibility Trend over twelve months',
+    cards: ['Average speed of answer 37.6 sec At risk', 'Abandonment rate 2.8% Met'],
+    facts: ['Target 30.0 sec', 'Warning level 60.0 sec', 'Previous month 39.2 sec', 'A year ago 54.7 sec', 'Change -1.6 sec', 'Cases (n) 4,435', 'A year ago 5.6%', 'Change -0.5 pp'],
+    rows: ['Logistics & Returns 58.9 sec 945 At risk', 'Billing 30.8 sec 700 At risk', 'social 66.4 sec 499 Missed', 'phone 28.8 sec 2,535 Met', 'Logistics & Returns 4.8% 993 Met', 'social 2.0% 509 Met'],
+    summary: ['Accessibility', 'Average speed of answer 37.6 sec 30.0 sec At risk -1.6 sec', 'Abandonment rate 2.8% 5.0% Met -0.5 pp'],
+    dataQuality: ['Contacts 61,920 1,920 600 59,400', 'Tickets: no file has the column reopened_count. Shown as no data for that reason: Reopen rate.'],
+    appendix: [
+      'Durations are in hours, except for indicators whose id ends in _s, which are in seconds.',
+      'Tickets whose first-response deadline (creation + 8 h) falls in the period.',
+      'Contacts queued in the period that an agent answered.',
+      'Mean of (answer − queueing), in seconds.',
+      'Share of them that nobody answered, in %.',
+    ],
+  },
+  'zh-CN': {
+    section: '可及性 近十二个月趋势',
+    cards: ['平均应答时间 37.6秒 有风险', '放弃率 2.8% 达标'],
+    facts: ['目标 30.0秒', '预警线 60.0秒', '上月 39.2秒', '去年同月 54.7秒', '变化 -1.6秒', '样本数（n） 4,435', '去年同月 5.6%', '变化 -0.5 个百分点'],
+    rows: ['Logistics & Returns 58.9秒 945 有风险', 'Billing 30.8秒 700 有风险', 'social 66.4秒 499 未达标', 'phone 28.8秒 2,535 达标', 'Logistics & Returns 4.8% 993 达标', 'social 2.0% 509 达标'],
+    summary: ['可及性', '平均应答时间 37.6秒 30.0秒 有风险 -1.6秒', '放弃率 2.8% 5.0% 达标 -0.5 个百分点'],
+    dataQuality: ['联络 61,920 1,920 600 59,400', '工单：所有文件均缺少列 reopened_count。因此以下指标无数据：重开率。'],
+    appendix: ['时长以小时计；标识以 _s 结尾的指标以秒计。', '首次响应截止时间（创建时间 + 8 小时）落在本期内的工单。', '本期进入队列且已接通的联络。', '（接通时间 − 进入队列时间）的平均值，单位为秒。', '无人接通的联络所占比例（%）。'],
+  },
+  ru: {
+    section: 'Доступность Динамика за двенадцать месяцев',
+    cards: ['Среднее время ожидания ответа 37,6 с Под угрозой', 'Доля потерянных вызовов 2,8 % Выполнено'],
+    facts: ['Цель 30,0 с', 'Порог предупреждения 60,0 с', 'Предыдущий месяц 39,2 с', 'Год назад 54,7 с', 'Изменение -1,6 с', 'Наблюдений (n) 4 435', 'Год назад 5,6 %', 'Изменение -0,5 п. п.'],
+    rows: ['Logistics & Returns 58,9 с 945 Под угрозой', 'Billing 30,8 с 700 Под угрозой', 'social 66,4 с 499 Не выполнено', 'phone 28,8 с 2 535 Выполнено', 'Logistics & Returns 4,8 % 993 Выполнено', 'social 2,0 % 509 Выполнено'],
+    summary: ['Доступность', 'Среднее время ожидания ответа 37,6 с 30,0 с Под угрозой -1,6 с', 'Доля потерянных вызовов 2,8 % 5,0 % Выполнено -0,5 п. п.'],
+    dataQuality: ['Контакты 61 920 1 920 600 59 400', 'Обращения: ни в одном файле нет столбца reopened_count. Поэтому без данных: Доля повторно открытых.'],
+    appendix: [
+      'Длительности — в часах, а у показателей, идентификатор которых оканчивается на _s, — в секундах.',
+      'Обращения, у которых срок первого ответа (создание + 8 ч) приходится на период.',
+      'Контакты, поставленные в очередь в периоде и принятые оператором.',
+      'Среднее (ответ − постановка в очередь), в секундах.',
+      'Доля контактов, на которые так и не ответили, в %.',
+    ],
+  },
+};
+
 let browser: Browser;
 const rendered = new Map<Locale, { pdf: PdfInfo; model: ReportModel; blocked: string[] }>();
+const small = new Map<Locale, PdfInfo>();
 
 beforeAll(async () => {
   browser = await launchBrowser();
   const metrics = fixture();
-  metrics.segments.team[EVIL_TEAM] = { csat_pct: { value: 55.5, n: 44 } };
+  metrics.segments.team[EVIL_TEAM] = { csat_pct: { value: 55.5, n: 44, status: 'at_risk', lowSample: false, previous: null, yearAgo: null, trend: trendOf([]) } };
   for (const locale of LOCALES) {
     const report = reportFor(locale);
     const { pdf, blocked } = await renderReport({ metrics, report, browser });
     rendered.set(locale, { pdf: await readPdf(pdf), model: buildReportModel(metrics, report, locale), blocked });
+    const { pdf: smallPdf } = await renderReport({ metrics: smallMetrics(), report: { ...report, indicators: SMALL_INDICATORS }, browser });
+    small.set(locale, await readPdf(smallPdf));
   }
 });
 afterAll(async () => {
@@ -103,6 +199,51 @@ describe.each(LOCALES)('the %s report', (locale) => {
 
   it('asked for nothing outside the page', () => {
     expect(get().blocked).toEqual([]);
+  });
+});
+
+describe.each(LOCALES)('the %s report of v2 indicators on hand-written figures', (locale) => {
+  const squash = (s: string) => s.replace(/\s+/gu, '');
+  const expected = SMALL_EXPECTED[locale];
+  const pages = () => small.get(locale)!.pages.map((p) => squash(p.text));
+  const pageWith = (text: string) => pages().find((p) => p.includes(squash(text))) ?? '';
+
+  it('has an Accessibility section with both cards, their facts and their team and channel rows', () => {
+    const page = pageWith(expected.section);
+
+    expect(page).not.toBe('');
+    const missing = [...expected.cards, ...expected.facts, ...expected.rows].filter((t) => !page.includes(squash(t)));
+    expect(missing).toEqual([]);
+  });
+
+  it('lists the Accessibility category and its two indicators on the executive summary', () => {
+    const summary = pages()[1]!;
+
+    const missing = expected.summary.filter((t) => !summary.includes(squash(t)));
+
+    expect(missing).toEqual([]);
+  });
+
+  it('shows the contacts table and the missing column on the data-quality page', () => {
+    const page = pageWith(expected.dataQuality[0]!);
+
+    const missing = expected.dataQuality.filter((t) => !page.includes(squash(t)));
+
+    expect(missing).toEqual([]);
+  });
+
+  it('defines durations in seconds, the SLA by its deadline and both accessibility indicators in the appendix', () => {
+    const appendix = pages().slice(-2).join('');
+
+    const missing = expected.appendix.filter((t) => !appendix.includes(squash(t)));
+
+    expect(missing).toEqual([]);
+  });
+
+  it('has a bookmark for the Accessibility section', () => {
+    const outline = small.get(locale)!.outline;
+
+    expect(outline).toContain(expected.summary[0]);
   });
 });
 

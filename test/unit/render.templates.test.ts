@@ -1,16 +1,24 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { INDICATOR_IDS } from '../../functions/pipeline/catalog.js';
-import type { MetricsJson } from '../../functions/pipeline/model.js';
 import { LOCALES, ReportDefSchema } from '../../functions/pipeline/reportsConfig.js';
 import { codePointsOf, familyCoverage, uncoveredChars } from '../../functions/render/fonts.js';
 import { builtinMessages, lookup, messageKeys } from '../../functions/render/messages.js';
 import { buildReportModel, renderHtml, TemplateError } from '../../functions/render/renderReport.js';
 import { checkTemplates, compileTemplates, cssString } from '../../functions/render/templates.js';
 import { copyTemplates, DEFAULT_TEMPLATES } from '../support/templatesCopy.js';
+import { INDICATOR_IDS } from '../../functions/metrics/indicators.js';
+import { type MetricsJson, type SegmentResult } from '../../functions/metrics/schema.js';
 
 const fixture = (): MetricsJson => JSON.parse(readFileSync(new URL('../fixtures/metrics.sample.json', import.meta.url), 'utf8'));
+const trend = () => Array.from({ length: 12 }, (_, i) => ({ period: `2026-${String(i + 1).padStart(2, '0')}`, value: null, n: 0 }));
+const segment = (value: number, n: number): SegmentResult => ({ value, n, status: 'no_target', lowSample: false, previous: null, yearAgo: null, trend: trend() });
+/** The HTML of the element whose id is `id`, up to the next <section>. */
+function sectionOf(html: string, id: string): string {
+  const start = html.lastIndexOf('<section', html.indexOf(`id="${id}"`));
+  const end = html.indexOf('<section', start + 1);
+  return html.slice(start, end < 0 ? undefined : end);
+}
 const report = ReportDefSchema.parse({ id: 'monthly-service-review', title: 'Monthly review', organisation: 'Northwind', timezone: 'Europe/Moscow' });
 
 let cleanups: (() => void)[] = [];
@@ -54,13 +62,48 @@ describe('the default templates', () => {
   it('escape CRM strings: a team called <script> is text, not markup', () => {
     const m = fixture();
     const evil = '<script>alert("x")</script>';
-    m.segments.team[evil] = { csat_pct: { value: 50, n: 40 } };
-    m.segments.channel['<img src=x onerror=alert(1)>'] = { csat_pct: { value: 60, n: 40 } };
+    m.segments.team[evil] = { csat_pct: segment(50, 40) };
+    m.segments.channel['<img src=x onerror=alert(1)>'] = { csat_pct: segment(60, 40) };
+
     const html = renderHtml(buildReportModel(m, report, 'en'), DEFAULT_TEMPLATES);
+
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/<img/i);
     expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
     expect(html).toContain('&lt;b&gt;VIP&lt;/b&gt;');
+  });
+
+  it('give the accessibility category its own section after responsiveness, with a wide card per indicator', () => {
+    const html = renderHtml(buildReportModel(fixture(), report, 'en'), DEFAULT_TEMPLATES);
+
+    const sections = [...html.matchAll(/<section class="category [^"]*" id="category-(\w+)">/g)].map((x) => x[1]);
+    expect(sections.slice(0, 3)).toEqual(['responsiveness', 'accessibility', 'quality']);
+    const accessibility = sectionOf(html, 'category-accessibility');
+    expect(accessibility).toMatch(/^<section class="category page-start"/);
+    expect([...accessibility.matchAll(/<article class="card card-wide" id="indicator-(\w+)">/g)].map((x) => x[1])).toEqual(['answer_speed_avg_s', 'abandon_rate_pct']);
+    // per card: a trend chart, the team table and the channel table
+    expect(accessibility.match(/<svg class="trend"/g)).toHaveLength(2);
+    expect(accessibility.match(/<caption>By team /g)).toHaveLength(2);
+    expect(accessibility.match(/<caption>By channel /g)).toHaveLength(2);
+  });
+
+  it('show the year-ago value among the facts of every card', () => {
+    const m = fixture();
+    m.indicators.answer_speed_avg_s!.yearAgo = 54.699;
+
+    const html = renderHtml(buildReportModel(m, report, 'en'), DEFAULT_TEMPLATES);
+
+    expect(sectionOf(html, 'category-accessibility')).toContain('<div><dt>A year ago</dt><dd>54.7 sec</dd></div>');
+  });
+
+  it('say on the data-quality page which columns no file has', () => {
+    const m = fixture();
+    m.dataQuality.tickets.missingColumns = ['reopened_count'];
+
+    const html = renderHtml(buildReportModel(m, report, 'en'), DEFAULT_TEMPLATES);
+
+    const dq = html.slice(html.indexOf('<section class="dq page-start">'), html.indexOf('<section class="appendix'));
+    expect(dq).toContain('<span>Tickets: no file has the column reopened_count. Shown as no data for that reason: Reopen rate.</span>');
   });
 
   it('escape a report title inside the CSS of the running header', () => {
