@@ -33,12 +33,12 @@ import { EngineError, type QueryEngine } from '../../functions/engine/engine.js'
 import { loadExportsIntoTrino } from '../../functions/engine/trinoLocalData.js';
 import { csv, writeExports } from '../helpers/fixtures.js';
 import { AthenaOverTrino } from '../support/athenaOverTrino.js';
-import { localTrino } from '../support/localTrino.js';
+import { trinoOrSkip } from '../support/trino.js';
 import { computeMetrics } from '../../functions/metrics/computeMetrics.js';
 import { type MetricsJson } from '../../functions/metrics/schema.js';
 import { DEFAULT_TARGETS } from '../../functions/metrics/config.js';
 
-const trino = localTrino();
+const trino = trinoOrSkip();
 const athena = new AthenaClient({ region: 'eu-west-1' });
 const s3 = new S3Client({ region: 'eu-west-1' });
 const athenaMock = mockClient(athena);

@@ -17,7 +17,7 @@ import { CONTRACT, type ColumnDef, TABLES } from '../../functions/pipeline/contr
 import { generateSampleData, type SampleFormat } from '../../functions/sample/generate.js';
 import { writeExports } from '../helpers/fixtures.js';
 import { openEngine, type EngineName } from '../support/engines.js';
-import { localTrino } from '../support/localTrino.js';
+import { trinoOrSkip } from '../support/trino.js';
 import { computeMetrics } from '../../functions/metrics/computeMetrics.js';
 import { type MetricsJson } from '../../functions/metrics/schema.js';
 import { DEFAULT_TARGETS } from '../../functions/metrics/config.js';
@@ -129,7 +129,7 @@ function firstDifference(a: string, b: string): string {
   return i < 0 ? '' : `line ${i + 1}:\n  duckdb: ${al.slice(Math.max(0, i - 3), i + 2).join('\n          ')}\n  trino:  ${bl.slice(Math.max(0, i - 3), i + 2).join('\n          ')}`;
 }
 
-describe.skipIf(!localTrino())('DuckDB and Trino agree on whole datasets', () => {
+describe.skipIf(!trinoOrSkip())('DuckDB and Trino agree on whole datasets', () => {
   const SAMPLES: [seed: number, format: SampleFormat, timezone: string][] = [
     [7, 'csv', 'Europe/Moscow'],
     [11, 'csv.gz', 'America/New_York'],

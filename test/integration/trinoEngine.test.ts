@@ -22,9 +22,9 @@ import {
   type TrinoEngineOptions,
 } from '../../functions/engine/trinoEngine.js';
 import { csv, writeExports } from '../helpers/fixtures.js';
-import { localTrino } from '../support/localTrino.js';
+import { trinoOrSkip } from '../support/trino.js';
 
-const trino = localTrino();
+const trino = trinoOrSkip();
 
 /** A query that runs for hours (10^12 rows): only ever started to be cancelled. */
 const ENDLESS = 'SELECT count(*) AS n FROM UNNEST(sequence(1, 10000)) a(x) CROSS JOIN UNNEST(sequence(1, 10000)) b(y) CROSS JOIN UNNEST(sequence(1, 10000)) c(z)';

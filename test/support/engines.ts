@@ -6,7 +6,7 @@ import { describe } from 'vitest';
 import type { QueryEngine } from '../../functions/engine/engine.js';
 import { openDuckDbEngine } from '../../functions/engine/duckdbEngine.js';
 import { loadExportsIntoTrino } from '../../functions/engine/trinoLocalData.js';
-import { localTrino } from './localTrino.js';
+import { trinoOrSkip } from './trino.js';
 
 export type EngineName = 'duckdb' | 'trino';
 
@@ -16,13 +16,13 @@ export type EngineName = 'duckdb' | 'trino';
  */
 export function describeEngines(name: string, fn: (engine: EngineName) => void): void {
   describe(`duckdb: ${name}`, () => fn('duckdb'));
-  describe.skipIf(!localTrino())(`trino: ${name}`, () => fn('trino'));
+  describe.skipIf(!trinoOrSkip())(`trino: ${name}`, () => fn('trino'));
 }
 
 /** Opens `engine` over the export folder `root`. */
 export async function openEngine(engine: EngineName, root: string): Promise<QueryEngine> {
   if (engine === 'duckdb') return openDuckDbEngine({ dataDir: root });
-  const trino = localTrino();
+  const trino = trinoOrSkip();
   if (!trino) throw new Error('no local Trino: this suite should have been skipped');
   return loadExportsIntoTrino({ trino, dataDir: root });
 }

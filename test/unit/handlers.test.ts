@@ -23,7 +23,7 @@ import { createRenderHandler } from '../../functions/handlers/render.js';
 import { createResolvePeriodHandler } from '../../functions/handlers/resolvePeriod.js';
 import { InvalidEventError, MissingEnvError, requireEnv } from '../../functions/handlers/runtime.js';
 import { AthenaOverTrino } from '../support/athenaOverTrino.js';
-import { localTrino } from '../support/localTrino.js';
+import { trinoOrSkip } from '../support/trino.js';
 import { computeMetrics } from '../../functions/metrics/computeMetrics.js';
 import { type MetricsJson } from '../../functions/metrics/schema.js';
 import { DEFAULT_TARGETS, parseReports } from '../../functions/metrics/config.js';
@@ -49,7 +49,7 @@ const NOW = new Date('2026-11-01T05:00:00.000Z');
 
 let dir: string;
 let duck: DuckDbEngine;
-const trino = localTrino();
+const trino = trinoOrSkip();
 /** The Trino schema holding the fixture (when there is a local Trino), standing for database crm. */
 const trinoSchema = `handlers_${randomBytes(4).toString('hex')}`;
 let onTrino: QueryEngine | undefined;
