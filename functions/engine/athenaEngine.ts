@@ -28,6 +28,7 @@ import {
   type Row,
 } from '@aws-sdk/client-athena';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { columnMarkerPrefix } from '../ingest/layout.js';
 import { EngineError, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
 import { TABLES, type TableName } from '../pipeline/contract.js';
 
@@ -224,7 +225,7 @@ export function createAthenaEngine(opts: AthenaEngineOptions): QueryEngine {
      * for data ingested before the markers existed.
      */
     async columnsPresent(table: TableName): Promise<ReadonlySet<string> | null> {
-      const markers = `${prefix ? `${prefix}/` : ''}${table}/_columns/`;
+      const markers = columnMarkerPrefix(prefix, table);
       const clock = stopwatch();
       const found = new Set<string>();
       let token: string | undefined;

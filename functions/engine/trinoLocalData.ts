@@ -12,9 +12,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { DEFAULT_EXPORTS_SINCE, parseRawKey, type IngestLayout } from '../ingest/layout.js';
+import { DEFAULT_EXPORTS_SINCE, columnMarkerPrefix, parseRawKey, type IngestLayout } from '../ingest/layout.js';
 import { normalizeExport, normalizeMapped } from '../ingest/normalize.js';
 import { PARTITION_COLUMN, trinoCreateTableSql } from './canonicalTables.js';
 import { ExportError, listExportFiles } from './exportReader.js';
@@ -121,6 +121,12 @@ export async function loadExportsIntoTrino(o: LoadLocalOptions): Promise<TrinoEn
         const r = await normalizeExport({ table: j.table, input: j.file, output: j.out, path: relative(join(o.dataDir, j.table), j.file) });
         found(j.table, r.columns);
       });
+    }
+    // Beside the curated Parquet, the columns the exports had, as the ingest function records them.
+    for (const [table, cols] of columns) {
+      const dir = join(o.trino.warehouseDir, columnMarkerPrefix(schema, table));
+      await mkdir(dir, { recursive: true });
+      for (const c of cols) await writeFile(join(dir, c), '');
     }
     for (const table of present) {
       await admin.execute(trinoCreateTableSql(qualified(table), table, `local:///${schema}/${table}`), `create ${table}`);

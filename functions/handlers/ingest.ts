@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Mapping } from '../engine/mappings.js';
-import { parseRawKey, type IngestLayout } from '../ingest/layout.js';
+import { columnMarkerPrefix, parseRawKey, type IngestLayout } from '../ingest/layout.js';
 import { normalizeExport, normalizeMapped } from '../ingest/normalize.js';
 
 export interface IngestDeps {
@@ -64,13 +64,7 @@ async function upload(s3: S3Client, bucket: string, key: string, file: string, s
   );
 }
 
-/**
- * The curated Parquet has every canonical column (absent ones as nulls), so which columns the
- * exports really had is recorded beside it, one empty marker object per column present:
- * `<curated>/<table>/_columns/<column>`. Idempotent; Athena reads only the dt= folders.
- */
-export const columnMarkerPrefix = (curatedPrefix: string, table: string): string => `${curatedPrefix}/${table}/_columns/`;
-
+/** Records the columns an export had beside the curated Parquet (see columnMarkerPrefix). Idempotent. */
 async function markColumns(s3: S3Client, bucket: string, curatedPrefix: string, table: string, columns: string[]): Promise<void> {
   await Promise.all(
     columns.map((c) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${columnMarkerPrefix(curatedPrefix, table)}${c}`, Body: '' }))),

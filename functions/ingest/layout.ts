@@ -33,6 +33,13 @@ export interface RawExport {
 
 const DT_RE = /^dt=(\d{4}-\d{2}-\d{2})$/;
 
+/**
+ * The curated Parquet has every canonical column (absent ones as nulls), so the columns the
+ * exports really had are recorded beside it, one empty marker per column present:
+ * `<curated>/<table>/_columns/<column>`. Readers (Athena, Hive) see only the dt= folders.
+ */
+export const columnMarkerPrefix = (curatedPrefix: string, table: string): string => `${curatedPrefix ? `${curatedPrefix}/` : ''}${table}/_columns/`;
+
 /** The raw export a key names, or null (with a reason) when the key is not an export of the contract. */
 export function parseRawKey(key: string, layout: IngestLayout): RawExport | { skip: string } {
   if (!key.startsWith(layout.rawPrefix)) return { skip: `outside ${layout.rawPrefix}` };

@@ -241,9 +241,13 @@ describe.skipIf(!trino)('athenaEngine over Athena answers produced by Trino', ()
     backend = new AthenaOverTrino({ url: trino!.url, catalog: trino!.catalog, schemaFor: () => schema });
     backend.install(athenaMock);
     // The curated bucket is the warehouse folder: `${schema}/${table}/dt=.../file.parquet`.
-    s3Mock.on(ListObjectsV2Command).callsFake(async (input: { Prefix: string; StartAfter?: string }) => {
-      const keys = keysUnder(trino!.warehouseDir, join(trino!.warehouseDir, input.Prefix)).filter((k) => !input.StartAfter || k > input.StartAfter);
-      return keys.length ? { KeyCount: 1, Contents: [{ Key: keys[0] }] } : { KeyCount: 0 };
+    // A listing by key prefix (as S3 matches it), at most MaxKeys keys: the data files under dt= and
+    // the column markers under _columns/, written as the ingest function writes them.
+    s3Mock.on(ListObjectsV2Command).callsFake(async (input: { Prefix: string; StartAfter?: string; MaxKeys?: number }) => {
+      const keys = keysUnder(trino!.warehouseDir, trino!.warehouseDir)
+        .filter((k) => k.startsWith(input.Prefix) && (!input.StartAfter || k > input.StartAfter))
+        .slice(0, input.MaxKeys ?? 1000);
+      return keys.length ? { KeyCount: keys.length, Contents: keys.map((Key) => ({ Key })) } : { KeyCount: 0 };
     });
     // Each wait of the engine lets Trino finish first, so that every poll sees a final state.
     onSleep = () => backend.settle();
@@ -303,8 +307,8 @@ describe.skipIf(!trino)('athenaEngine over Athena answers produced by Trino', ()
       expect(ind['complaint_rate_per_1000_orders']).toMatchObject({ value: 1000, n: 3 });
       expect(ind['invoice_on_time_pct']).toMatchObject({ value: 50, n: 2 });
       expect(ind['churn_rate_pct']).toMatchObject({ value: 50, n: 2 });
-      expect(fromAthena.segments.team['unassigned']?.['ticket_volume']).toEqual({ value: 1, n: 1 });
-      expect(fromAthena.segments.team['Alpha']?.['first_response_median_h']).toEqual({ value: 2, n: 600 });
+      expect(fromAthena.segments.team['unassigned']?.['ticket_volume']).toMatchObject({ value: 1, n: 1 });
+      expect(fromAthena.segments.team['Alpha']?.['first_response_median_h']).toMatchObject({ value: 2, n: 600 });
       expect(fromAthena.dataQuality.tickets).toEqual({
         present: true,
         rowsRead: 1207,
@@ -312,6 +316,7 @@ describe.skipIf(!trino)('athenaEngine over Athena answers produced by Trino', ()
         rejected: { out_of_range: 1, bad_value: 1 },
         recordsUsed: 1204,
         newestUpdatedAt: '2026-10-31T00:00:00.000Z',
+        missingColumns: [],
       });
     });
   });
@@ -650,16 +655,16 @@ describe('athenaEngine presentTables', () => {
     // Prepare
     s3Mock.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
     s3Mock
-      .on(ListObjectsV2Command, { Prefix: 'canonical/tickets/' })
-      .resolves({ KeyCount: 1, Contents: [{ Key: 'canonical/tickets/period=2024-05/part-0.parquet', Size: 1234 }] });
+      .on(ListObjectsV2Command, { Prefix: 'canonical/tickets/dt=' })
+      .resolves({ KeyCount: 1, Contents: [{ Key: 'canonical/tickets/dt=2024-05-01/part-0.parquet', Size: 1234 }] });
     // An empty Parquet file still makes the table present.
     s3Mock
-      .on(ListObjectsV2Command, { Prefix: 'canonical/orders/' })
-      .resolves({ KeyCount: 1, Contents: [{ Key: 'canonical/orders/part-0.parquet', Size: 0 }] });
+      .on(ListObjectsV2Command, { Prefix: 'canonical/orders/dt=' })
+      .resolves({ KeyCount: 1, Contents: [{ Key: 'canonical/orders/dt=2015-01-01/part-0.parquet', Size: 0 }] });
     // A console-made "folder" object alone is not a file.
     s3Mock
-      .on(ListObjectsV2Command, { Prefix: 'canonical/surveys/' })
-      .resolvesOnce({ KeyCount: 1, Contents: [{ Key: 'canonical/surveys/', Size: 0 }] })
+      .on(ListObjectsV2Command, { Prefix: 'canonical/surveys/dt=' })
+      .resolvesOnce({ KeyCount: 1, Contents: [{ Key: 'canonical/surveys/dt=2024-05-01/', Size: 0 }] })
       .resolves({ KeyCount: 0 });
 
     // Act
@@ -668,11 +673,12 @@ describe('athenaEngine presentTables', () => {
     // Assess
     expect([...present].sort()).toEqual(['orders', 'tickets']);
     const inputs = s3Mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input);
-    for (const table of ['tickets', 'surveys', 'orders', 'complaints', 'invoices', 'customers']) {
-      expect(inputs).toContainEqual(expect.objectContaining({ Bucket: 'curated-bucket', Prefix: `canonical/${table}/`, MaxKeys: 1 }));
+    // Only the dt= partitions hold data (the column markers beside them do not make a table present).
+    for (const table of ['tickets', 'surveys', 'orders', 'complaints', 'invoices', 'customers', 'contacts']) {
+      expect(inputs).toContainEqual(expect.objectContaining({ Bucket: 'curated-bucket', Prefix: `canonical/${table}/dt=`, MaxKeys: 1 }));
     }
     expect(inputs.every((i) => i.MaxKeys === 1)).toBe(true);
-    expect(inputs.find((i) => i.Prefix === 'canonical/surveys/' && i.StartAfter)).toMatchObject({ StartAfter: 'canonical/surveys/' });
+    expect(inputs.find((i) => i.Prefix === 'canonical/surveys/dt=' && i.StartAfter)).toMatchObject({ StartAfter: 'canonical/surveys/dt=2024-05-01/' });
   });
 });
 

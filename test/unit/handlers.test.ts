@@ -91,6 +91,8 @@ function athenaBackedByTrino(): AthenaOverTrino {
 
 function curatedListing(present: string[]) {
   s3Mock.on(ListObjectsV2Command).callsFake(async (input: { Prefix: string }) => {
+    // No column markers: every column counts as present (this fixture's files have them all).
+    if (input.Prefix.includes('/_columns/')) return { KeyCount: 0 };
     const table = input.Prefix.split('/')[1]!;
     return present.includes(table) ? { KeyCount: 1, Contents: [{ Key: `${input.Prefix}dt=2026-10-31/a.csv.parquet` }] } : { KeyCount: 0 };
   });
