@@ -13,6 +13,7 @@ import { ConfigError, formatZodIssues } from '../functions/pipeline/configErrors
 import { type ReportsFile } from '../functions/pipeline/reportsConfig.js';
 import { checkTemplates } from '../functions/render/templates.js';
 import { parseReports, parseTargets } from '../functions/metrics/config.js';
+import { MAIL_LIMITS } from '../functions/deliver/compose.js';
 
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 const MIB = 1024 * 1024;
@@ -39,8 +40,8 @@ export const ContextSchema = z
     /** Athena stops (and fails) any query that would scan more than this. Minimum 10 MB. */
     bytesScannedCutoffPerQuery: intLike.pipe(z.number().int().min(10 * MIB, 'at least 10485760 (10 MB), the Athena minimum')).default(10 * 1024 * MIB),
     /** Largest PDF, as MIME base64, sent as an attachment; larger ones are sent as a link. */
-    attachLimitBytes: intLike.pipe(z.number().int().min(1).max(40 * MIB, 'at most 40 MB, the SES v2 message limit')).default(7 * MIB),
-    linkExpiresSeconds: intLike.pipe(z.number().int().min(60).max(7 * 24 * 3600, 'at most 604800 (7 days), the presigned URL limit')).default(7 * 24 * 3600),
+    attachLimitBytes: intLike.pipe(z.number().int().min(1).max(MAIL_LIMITS.maxMessageBytes, 'at most 40 MB, the SES v2 message limit')).default(MAIL_LIMITS.attachLimitBytes),
+    linkExpiresSeconds: intLike.pipe(z.number().int().min(60).max(MAIL_LIMITS.linkExpiresSeconds, 'at most 604800 (7 days), the presigned URL limit')).default(MAIL_LIMITS.linkExpiresSeconds),
     logRetentionDays: intLike.pipe(z.number().refine((d) => (RETENTION_DAYS as readonly number[]).includes(d), `one of ${RETENTION_DAYS.join(', ')}`)).default(90),
     /** A source mapping under config/ (foreign CRM exports), e.g. mappings/olist.yaml. */
     mappingFile: z.string().optional(),

@@ -22,6 +22,7 @@ import { LocalArchive } from '../deliver/archive.js';
 import { archiveReport, assertCompleteReport, deliverReport } from '../deliver/deliver.js';
 import { OutboxTransport, SmtpTransport, type MailTransport } from '../deliver/transport.js';
 import { loadReports } from '../metrics/config.js';
+import { MAIL_LIMITS } from '../deliver/compose.js';
 
 interface Options {
   report?: string;
@@ -61,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--from <address>', 'sender', 'Service reports <reports@localhost>')
     .option('--to <addresses>', 'comma-separated recipients (default: the report definition)')
     .option('--force', 'send even if this report and period was already delivered', false)
-    .option('--attach-limit <bytes>', 'largest encoded PDF to attach; larger ones are linked', String(7 * 1024 * 1024))
+    .option('--attach-limit <bytes>', 'largest encoded PDF to attach; larger ones are linked', String(MAIL_LIMITS.attachLimitBytes))
     .option('--config <dir>', 'config folder', 'config')
     .exitOverride();
   program.parse(argv, { from: 'user' });
@@ -95,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     period,
     from: o.from,
     attachLimitBytes,
-    linkExpiresSeconds: 7 * 24 * 3600,
+    linkExpiresSeconds: MAIL_LIMITS.linkExpiresSeconds,
     force: o.force,
     runId: `cli-${new Date().toISOString().replace(/[-:.]/g, '')}`,
   });

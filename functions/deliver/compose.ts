@@ -7,6 +7,17 @@ import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { type MetricsJson } from '../metrics/schema.js';
 
+/**
+ * The e-mail limits, one home for the stack's defaults, the Lambda's fallbacks and the local CLI:
+ * the largest PDF sent as an attachment (as base64 MIME; larger ones are sent as a link), the most
+ * SES v2 accepts, and how long a link stays valid (7 days, the presigned-URL maximum).
+ */
+export const MAIL_LIMITS = {
+  attachLimitBytes: 7 * 1024 * 1024,
+  maxMessageBytes: 40 * 1024 * 1024,
+  linkExpiresSeconds: 7 * 24 * 3600,
+} as const;
+
 export interface ComposeInput {
   from: string;
   to: string[];

@@ -8,23 +8,16 @@
  *   dedup a bad_value flag; row_number over key by updated_at desc, ties broken by the raw values
  *   rec   the status code of every row (STATUS below)
  */
-import { CONTRACT, type ColumnDef, EXPECTATION_SCALE, type RejectReason, SERVQUAL_DIMENSIONS, SURVEY_SCALES, type TableDef, type TableName } from '../pipeline/contract.js';
+import { CONTRACT, type ColumnDef, EXPECTATION_SCALE, REJECT_REASONS, type RejectReason, SERVQUAL_DIMENSIONS, SURVEY_SCALES, type TableDef, type TableName } from '../pipeline/contract.js';
 
-/** Row status codes: 0 = record used; others = why the row takes part in no indicator. */
-export const STATUS = {
-  ok: 0,
-  missing_key: 1,
-  bad_updated_at: 2,
-  duplicate: 3,
-  bad_value: 4,
-  missing_required: 5,
-  out_of_range: 6,
-  inconsistent_times: 7,
-} as const;
-export const STATUS_NAMES = Object.fromEntries(Object.entries(STATUS).map(([k, v]) => [v, k])) as Record<
-  number,
-  keyof typeof STATUS
->;
+/**
+ * Row status codes, in the order the SQL decides them: 0 = record used; then the contract's reject
+ * reasons (REJECT_REASONS, its one list), with `duplicate` (an older version of a record) after
+ * the two that drop a row before deduplication.
+ */
+const STATUS_ORDER = ['ok', ...REJECT_REASONS.slice(0, 2), 'duplicate', ...REJECT_REASONS.slice(2)] as const;
+export const STATUS = Object.fromEntries(STATUS_ORDER.map((name, code) => [name, code])) as Record<(typeof STATUS_ORDER)[number], number>;
+export const STATUS_NAMES: Record<number, (typeof STATUS_ORDER)[number]> = { ...STATUS_ORDER };
 export type StatusName = keyof typeof STATUS;
 export type { RejectReason };
 

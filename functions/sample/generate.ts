@@ -1,5 +1,5 @@
 /**
- * Deterministic sample CRM exports for the seven canonical tables (spec/data-contract.md):
+ * Deterministic sample CRM exports for the seven canonical tables (docs/data-contract.md):
  * `<dir>/<table>/dt=YYYY-MM-DD/part-NNN.csv`, rows streamed to disk, the same options giving
  * byte-identical files. Default size (scale 1, 15 months): 40k tickets, 25k survey rows (12k CSAT,
  * 8k NPS, 1k SERVQUAL questionnaires of 5 rows), 30k orders, 30k invoices, 150 complaints, 6k

@@ -6,10 +6,11 @@
  *   duplicate records                  = round(records * 0.03)
  * and every `inconsistent_times` record also gets an older, valid version (which must not win).
  */
-import type { ColumnDef, TableDef } from '../pipeline/contract.js';
+import type { ColumnDef, RejectReason, TableDef } from '../pipeline/contract.js';
 import { SURVEY_SCALES, EXPECTATION_SCALE } from '../pipeline/contract.js';
 import { dayStart, HOUR } from './time.js';
 
+/** The contract's reject reasons (REJECT_REASONS), in the order the generator injects them (fixed: it decides the sample's bytes). */
 export const REASONS = [
   'bad_value',
   'missing_required',
@@ -17,8 +18,8 @@ export const REASONS = [
   'inconsistent_times',
   'missing_key',
   'bad_updated_at',
-] as const;
-export type Reason = (typeof REASONS)[number];
+] as const satisfies readonly RejectReason[];
+export type Reason = RejectReason;
 
 export const INVALID_RATE = 0.002;
 export const DUPLICATE_RATE = 0.03;

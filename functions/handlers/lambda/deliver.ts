@@ -4,6 +4,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SesTransport } from '../../deliver/transport.js';
 import { createDeliverHandler } from '../deliver.js';
 import { createLogger, loadReportsFrom, optionalInt, requireEnv } from '../runtime.js';
+import { MAIL_LIMITS } from '../../deliver/compose.js';
 
 const env = requireEnv(['CONFIG_DIR', 'ARCHIVE_BUCKET', 'SENDER']);
 const logger = createLogger('deliver');
@@ -14,7 +15,7 @@ export const handler = createDeliverHandler({
   reports: loadReportsFrom(env.CONFIG_DIR),
   archiveBucket: env.ARCHIVE_BUCKET,
   sender: env.SENDER,
-  attachLimitBytes: optionalInt('ATTACH_LIMIT_BYTES', 7 * 1024 * 1024),
-  linkExpiresSeconds: optionalInt('LINK_EXPIRES_SECONDS', 7 * 24 * 3600),
+  attachLimitBytes: optionalInt('ATTACH_LIMIT_BYTES', MAIL_LIMITS.attachLimitBytes),
+  linkExpiresSeconds: optionalInt('LINK_EXPIRES_SECONDS', MAIL_LIMITS.linkExpiresSeconds),
   logger,
 });
