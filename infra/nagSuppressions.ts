@@ -46,6 +46,13 @@ export function acknowledgeScheduleDlq(queue: sqs.IQueue): void {
   });
 }
 
+export function acknowledgeIngestFailureQueue(queue: sqs.IQueue): void {
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: "This queue is itself the ingest function's on-failure destination (a dead-letter queue for failed S3 events); an alarm watches it.",
+  });
+}
+
 /** The S3 notification custom resource CDK adds (a singleton Lambda at the stack root). */
 export function acknowledgeBucketNotificationsHandler(stack: Stack): void {
   const handler = stack.node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));

@@ -4,14 +4,15 @@
  *   exports bucket: raw/<table>/dt=.../file  --S3 event-->  ingest  -->  curated/<table>/dt=.../file.parquet
  *   Glue tables over curated/ (partition projection)  <--  Athena workgroup (cutoff, encrypted results)
  *   Scheduler (per report, its cron and time zone) --> state machine: period -> query -> render -> archive+deliver
- *   failures --> ops SNS topic (catch in the state machine, CloudWatch alarms)
+ *   failures --> ops SNS topic (catch in the state machine, CloudWatch alarms; ingest's on-failure queue, alarmed)
  */
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
@@ -28,7 +29,7 @@ import { PipelineFunction } from './constructs/pipelineFunction.js';
 import { QueryWorkgroup } from './constructs/queryWorkgroup.js';
 import { ReportWorkflow } from './constructs/reportWorkflow.js';
 import { SecureBucket } from './constructs/secureBucket.js';
-import { acknowledgeBucketNotificationsHandler, acknowledgePrefixObjects, acknowledgeScheduleDlq, acknowledgeWorkflow } from './nagSuppressions.js';
+import { acknowledgeBucketNotificationsHandler, acknowledgePrefixObjects, acknowledgeIngestFailureQueue, acknowledgeScheduleDlq, acknowledgeWorkflow } from './nagSuppressions.js';
 import type { Settings } from './settings.js';
 
 export interface PipelineStackProps extends StackProps {
@@ -80,16 +81,35 @@ export class PipelineStack extends Stack {
 
     // --- ops notifications ----------------------------------------------------------------------
     const opsKey = new kms.Key(this, 'OpsTopicKey', { enableKeyRotation: true, description: 'Encrypts the ops notification topic' });
-    // CloudWatch alarms publish to the encrypted topic as the CloudWatch service.
+    // CloudWatch alarms publish as the CloudWatch service, which needs the topic policy's Allow and,
+    // the topic being encrypted, the key (SNS guide: "access policy use cases" and "key management,
+    // compatibility with AWS services"). Both only on behalf of this account's alarms.
+    const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    const fromOurAlarms = {
+      StringEquals: { 'aws:SourceAccount': this.account },
+      ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+    };
     opsKey.addToResourcePolicy(
       new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        sid: 'CloudWatchAlarmsUseKey',
+        principals: [cloudwatchPrincipal],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+        conditions: fromOurAlarms,
       }),
     );
+    // enforceSSL alone makes a policy with nothing but its Deny: the Allows below are the only
+    // publishers besides identity policies of this account (the state machine's role, added below).
     const opsTopic = new sns.Topic(this, 'OpsTopic', { displayName: 'CRM service report: ops', masterKey: opsKey, enforceSSL: true });
+    opsTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [cloudwatchPrincipal],
+        actions: ['sns:Publish'],
+        resources: [opsTopic.topicArn],
+        conditions: fromOurAlarms,
+      }),
+    );
     if (s.opsEmail) opsTopic.addSubscription(new subs.EmailSubscription(s.opsEmail));
 
     // --- functions -------------------------------------------------------------------------------
@@ -204,6 +224,14 @@ export class PipelineStack extends Stack {
     const dest = new s3n.LambdaDestination(F.ingest.fn);
     exports.addEventNotification(s3.EventType.OBJECT_CREATED, dest, { prefix: s.rawPrefix });
     exports.addEventNotification(s3.EventType.OBJECT_REMOVED, dest, { prefix: s.rawPrefix });
+    // S3 invokes ingest asynchronously: a file that still fails after two retries lands here
+    // (the event and the error) instead of being dropped; an alarm below tells ops.
+    const ingestFailures = new sqs.Queue(this, 'IngestFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    F.ingest.fn.configureAsyncInvoke({ onFailure: new SqsDestination(ingestFailures), retryAttempts: 2 });
 
     // --- workflow and schedules ---------------------------------------------------------------------
     const workflow = new ReportWorkflow(this, 'Workflow', {
@@ -215,6 +243,16 @@ export class PipelineStack extends Stack {
       logRetention: retention,
     });
     workflow.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [opsKey.keyArn] }));
+    // Its catch publishes to ops (SnsPublish grants sns:Publish in the role's policy); named in the
+    // topic policy too, so the policy lists every publisher.
+    opsTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'StateMachinePublish',
+        principals: [workflow.stateMachine.role],
+        actions: ['sns:Publish'],
+        resources: [opsTopic.topicArn],
+      }),
+    );
     this.stateMachineArn = workflow.stateMachine.stateMachineArn;
 
     const scheduleDlq = new sqs.Queue(this, 'ScheduleDeadLetters', {
@@ -263,6 +301,11 @@ export class PipelineStack extends Stack {
       scheduleDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
       'A schedule could not start the report state machine.',
     );
+    alarm(
+      'IngestFailuresAlarm',
+      ingestFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      'An export file could not be ingested after two retries: its event and error wait in the ingest failure queue.',
+    );
 
     new CfnOutput(this, 'StateMachineArn', { value: sm.stateMachineArn, description: 'npm run backfill -- --state-machine <this>' });
     new CfnOutput(this, 'ExportsBucketName', { value: exports.bucketName, description: `Upload exports under s3://<this>/${s.rawPrefix}<table>/dt=YYYY-MM-DD/` });
@@ -271,6 +314,7 @@ export class PipelineStack extends Stack {
 
     acknowledgeWorkflow(sm.role, [F.resolvePeriod.fn, F.query.fn, F.render.fn, F.deliver.fn]);
     acknowledgeScheduleDlq(scheduleDlq);
+    acknowledgeIngestFailureQueue(ingestFailures);
     acknowledgeBucketNotificationsHandler(this);
   }
 }

@@ -202,6 +202,111 @@ describe('alarms and ops', () => {
     const errorAlarms = t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Errors', Namespace: 'AWS/Lambda', AlarmActions: [topicRef] } });
     expect(Object.keys(errorAlarms)).toHaveLength(5);
   });
+
+  // The region/account-scoped ARN of "any alarm of this account", as CloudFormation gets it.
+  const ourAlarms = {
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']],
+  };
+  const fromOurAlarms = { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': ourAlarms } };
+  const opsTopicId = () => Object.keys(t.findResources('AWS::SNS::Topic'))[0]!;
+
+  it("lets this account's CloudWatch alarms and the state machine publish to the ops topic, nobody else, and only over TLS", () => {
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    t.resourceCountIs('AWS::SNS::TopicPolicy', 1);
+    const topic = { Ref: opsTopicId() };
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [topic],
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Principal: '*', Action: 'sns:Publish', Resource: topic, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          { Sid: 'CloudWatchAlarmsPublish', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: topic, Condition: fromOurAlarms },
+          {
+            Sid: 'StateMachinePublish',
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WorkflowStateMachineRole'), 'Arn'] } },
+            Action: 'sns:Publish',
+            Resource: topic,
+          },
+        ]),
+      }),
+    });
+    // Exactly those: one Deny and two Allows, each of sns:Publish alone.
+    const policy = Object.values(t.findResources('AWS::SNS::TopicPolicy'))[0]!;
+    const statements = policy['Properties'].PolicyDocument.Statement as { Effect: string; Action: unknown }[];
+    expect(statements.map((s) => [s.Effect, s.Action])).toEqual([
+      ['Deny', 'sns:Publish'],
+      ['Allow', 'sns:Publish'],
+      ['Allow', 'sns:Publish'],
+    ]);
+    // The state machine's own role may publish (and use the key) by its identity policy too.
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^WorkflowStateMachineRole') }],
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Resource: topic }),
+          Match.objectLike({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OpsTopicKey'), 'Arn'] } }),
+        ]),
+      }),
+    });
+  });
+
+  it("lets this account's CloudWatch alarms use the ops topic's KMS key, which encrypts the topic", () => {
+    const keyId = Object.keys(t.findResources('AWS::KMS::Key', { Properties: { Description: 'Encrypts the ops notification topic' } }))[0]!;
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    t.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Resource: '*',
+            Condition: fromOurAlarms,
+          }),
+        ]),
+      }),
+    });
+  });
+
+  it('sends an ingest event that still fails after two retries to an encrypted, TLS-only queue kept 14 days, and alarms ops on it', () => {
+    const queues = t.findResources('AWS::SQS::Queue', { Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 } });
+    const queueId = Object.keys(queues).find((id) => id.startsWith('IngestFailures'))!;
+    expect(queueId, Object.keys(queues).join()).toBeDefined();
+    const queueArn = { 'Fn::GetAtt': [queueId, 'Arn'] };
+    const ingestFn = Object.entries(resources()).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties!['Handler'] === 'functions/lambda/ingest.handler')![0];
+
+    t.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: ingestFn },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: queueArn } },
+    });
+    // Lambda delivers to the destination as the function's role: it may send there, and only there.
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^IngestRole') }],
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Action: Match.arrayWith(['sqs:SendMessage']), Resource: queueArn })]),
+      }),
+    });
+    // The queue's own policy only refuses requests without TLS.
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sqs:*', Resource: queueArn, Condition: { Bool: { 'aws:SecureTransport': 'false' } } })],
+      }),
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: opsTopicId() }],
+    });
+  });
 });
 
 describe('IAM', () => {
