@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CONTRACT, TABLES, type TableName } from '../pipeline/contract.js';
 import { EngineError, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
-import { ExportError, canonicalColumnsIn, canonicalSelect, emptySelect, listExportFiles, rawSelect } from './exportReader.js';
+import { ExportError, canonicalColumnsIn, canonicalSelect, emptySelect, fileFault, listExportFiles, rawSelect } from './exportReader.js';
 import type { Mapping } from './mappings.js';
 import { quoteIdent } from './tableSql.js';
 import { DUCKDB_COMPAT_SQL } from './trinoCompat.js';
@@ -58,19 +58,19 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
   const files = {} as Record<TableName, string[]>;
   const present = new Set<TableName>();
   const columns = new Map<TableName, ReadonlySet<string>>();
+  const sourceFiles: string[] = [];
   try {
     for (const stmt of DUCKDB_COMPAT_SQL) await conn.run(stmt);
     const mapping = opts.mapping;
-    const sourceFiles: string[] = [];
     if (mapping) {
       for (const [name, path] of Object.entries(mapping.sources)) {
         const p = join(dataDir, path);
-        const list = existsSync(p) && statSync(p).isDirectory() ? listExportFiles(p) : existsSync(p) ? [p] : [];
+        const list = existsSync(p) && statSync(p).isDirectory() ? listExportFiles(p, dataDir) : existsSync(p) ? [p] : [];
         if (!list.length) throw new ExportError(`${mapping.file}: sources.${name}: no export file at ${path} under ${opts.dataDir}`);
-        const select = await rawSelect(conn, list);
+        sourceFiles.push(...list);
+        const select = await rawSelect(conn, list, dataDir);
         if (!select) throw new ExportError(`${mapping.file}: sources.${name}: ${path} has no header row`);
         await conn.run(`CREATE VIEW ${quoteIdent(name)} AS ${select}`);
-        sourceFiles.push(...list);
       }
     }
     for (const table of TABLES) {
@@ -82,17 +82,19 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
         select = m.select;
         columns.set(table, m.columns);
       } else {
-        files[table] = listExportFiles(join(dataDir, table));
+        files[table] = listExportFiles(join(dataDir, table), dataDir);
         select = await canonicalSelect(conn, table, files[table], dataDir);
-        columns.set(table, await canonicalColumnsIn(conn, table, files[table]));
+        columns.set(table, await canonicalColumnsIn(conn, table, files[table], dataDir));
       }
       if (files[table].length) present.add(table);
       await conn.run(`CREATE VIEW ${table} AS ${select ?? emptySelect(table)}`);
     }
   } catch (e) {
     conn.closeSync();
-    throw e;
+    // A file DuckDB could not read: one line naming it, not DuckDB's multi-line dump.
+    throw fileFault(e, [...sourceFiles, ...Object.values(files).flat()], dataDir) ?? e;
   }
+  const allFiles = [...new Set([...sourceFiles, ...Object.values(files).flat()])];
   // One connection runs one statement at a time: queue concurrent callers.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -110,6 +112,9 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
           const reader = await conn.runAndReadAll(sql);
           return reader.getRowObjects().map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, toJs(v)])));
         } catch (e) {
+          // A file that fails only when its rows are read (damaged after its header, changed since): name it.
+          const fault = fileFault(e, allFiles, dataDir);
+          if (fault) throw new ExportError(fault.message, { cause: e });
           throw new EngineError(`${label ?? 'query'}: ${(e as Error).message}`, { cause: e });
         }
       });

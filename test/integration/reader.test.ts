@@ -2,9 +2,13 @@
  * Reading exports as the data contract allows them: formats, layout, headers, quoting, encodings.
  * Each test writes literal files and reads the canonical view back through the DuckDB engine.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
+import { runMetricsJob } from '../../functions/cli/runMetrics.js';
 import { openDuckDbEngine } from '../../functions/engine/duckdbEngine.js';
 import { csv, writeExports } from '../helpers/fixtures.js';
 
@@ -50,6 +54,48 @@ describe('reading CRM exports', () => {
       'c3,"two\r\nlines",2026-10-01,2026-10-01\r\n';
     const { rows } = await read({ 'complaints/a.csv': text });
     expect(rows.map((r) => r['category'])).toEqual(['late, very late', 'said "hello"', 'two\r\nlines']);
+  });
+
+  it('takes the first non-blank line as the header and reads every row after it (LF, CRLF, white space, .csv.gz)', async () => {
+    const H4 = 'complaint_id,category,opened_at,updated_at';
+    const { rows } = await read({
+      'complaints/a.csv': `\n\n\n${H4}\nc1,one,2026-10-01,2026-10-01\nc2,two,2026-10-01,2026-10-01\n`,
+      'complaints/b.csv': `\r\n \t\r\n${H4}\r\nc3,"three, quoted",2026-10-01,2026-10-01\r\n`,
+      'complaints/c.csv.gz': gzipSync(`\ufeff\n${H4}\nc4,four,2026-10-01,2026-10-01\n`),
+      // Same header with no blank line: a group of its own, no lines skipped.
+      'complaints/d.csv': `${H4}\nc5,five,2026-10-01,2026-10-01\n`,
+      // Header in another order after one blank line.
+      'complaints/e.csv': `\nupdated_at,complaint_id,opened_at\n2026-10-02,c6,2026-10-01\n`,
+    });
+    expect(rows.map((r) => [r['complaint_id'], r['category'], r['updated_at']])).toEqual([
+      ['c1', 'one', '2026-10-01'],
+      ['c2', 'two', '2026-10-01'],
+      ['c3', 'three, quoted', '2026-10-01'],
+      ['c4', 'four', '2026-10-01'],
+      ['c5', 'five', '2026-10-01'],
+      ['c6', null, '2026-10-02'],
+    ]);
+  });
+
+  it('counts every row of a file with blank lines before its header in dataQuality.rowsRead', async () => {
+    const data = writeExports({
+      'complaints/dt=2026-10-01/a.csv':
+        '\r\n\r\ncomplaint_id,opened_at,resolved_at,updated_at\r\n' +
+        'c1,2026-10-02T00:00:00Z,2026-10-03T00:00:00Z,2026-10-03\r\n' +
+        'c1,2026-10-02T00:00:00Z,,2026-10-02\r\n' + // an older version of c1: a duplicate
+        'c2,2026-10-04T00:00:00Z,2026-10-04T12:00:00Z,2026-10-05\r\n',
+    });
+    const out = mkdtempSync(join(tmpdir(), 'reader-out-'));
+    const { metrics } = await runMetricsJob({ data, period: '2026-10', timezone: 'UTC', out });
+    expect(metrics.dataQuality.complaints).toMatchObject({ present: true, rowsRead: 3, duplicatesDropped: 1, recordsUsed: 2, rejected: {} });
+    // c1 resolved in 24 h, c2 in 12 h: the median of the two is 18 h.
+    expect(metrics.indicators['complaint_resolution_median_h']).toMatchObject({ value: 18, n: 2 });
+  });
+
+  it('treats a file of blank lines only as present with no rows', async () => {
+    const { rows, present } = await read({ 'complaints/a.csv': '\n\r\n  \n' });
+    expect(rows).toEqual([]);
+    expect(present.has('complaints')).toBe(true);
   });
 
   it('reads .csv.gz', async () => {
