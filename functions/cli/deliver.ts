@@ -6,7 +6,14 @@
  * The archive-and-deliver step, locally: stores the PDF and metrics.json under
  * <archive>/reports/<id>/<period>/ and writes the message as .eml to an outbox folder (default)
  * or sends it through an SMTP server. Like on AWS, a report and period is mailed once unless
- * --force.
+ * --force; after a partial delivery a re-run sends only to the recipients who did not get it.
+ *
+ * Exit codes:
+ *   0  sent, already delivered, or no recipients
+ *   2  usage error, incomplete report, or the mail server refused the message (nothing sent)
+ *   3  in doubt: the message may have been sent; check, then re-run with --force
+ *   4  partially delivered: some recipients were refused (printed, and recorded in delivery.json);
+ *      a re-run sends only to the recipients who did not get it
  */
 import { parseMetricsJsonText } from '../metrics/schema.js';
 import { readFileSync } from 'node:fs';
@@ -64,6 +71,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--force', 'send even if this report and period was already delivered', false)
     .option('--attach-limit <bytes>', 'largest encoded PDF to attach; larger ones are linked', String(MAIL_LIMITS.attachLimitBytes))
     .option('--config <dir>', 'config folder', 'config')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit codes:',
+        '  0  sent, already delivered, or no recipients',
+        '  2  usage error, incomplete report, or the mail server refused the message (nothing sent)',
+        '  3  in doubt: the message may have been sent; check, then re-run with --force',
+        '  4  partially delivered: some recipients were refused (see delivery.json); a re-run sends only to them',
+      ].join('\n'),
+    )
     .exitOverride();
   program.parse(argv, { from: 'user' });
   const o = program.opts<Options>();
@@ -100,8 +118,15 @@ export async function main(argv: string[]): Promise<number> {
     force: o.force,
     runId: `cli-${new Date().toISOString().replace(/[-:.]/g, '')}`,
   });
+  if (outcome.status === 'partial') {
+    const accepted = outcome.sentTo.filter((a) => !outcome.refused.some((r) => r.address === a));
+    console.log(`partially delivered via ${transport.kind}: sent to ${accepted.join(', ') || 'nobody'}`);
+    console.error(`deliver: refused: ${outcome.refused.map((r) => `${r.address} (${r.reply ?? 'refused'})`).join(', ')}`);
+    console.error(`deliver: recorded in ${join(archive.location, keys.delivery)}; a re-run sends only to the refused recipients`);
+    return 4;
+  }
   if (outcome.status === 'sent') {
-    console.log(`sent to ${recipients.join(', ')} via ${transport.kind}: ${outcome.record.providerId}${outcome.record.attached ? '' : ' (PDF linked, not attached)'}`);
+    console.log(`sent to ${outcome.sentTo.join(', ')} via ${transport.kind}: ${outcome.record.providerId}${outcome.record.attached ? '' : ' (PDF linked, not attached)'}`);
   } else if (outcome.status === 'already_sent') {
     console.log(`not sent: ${reportId} ${period} was already delivered at ${outcome.record.sentAt} (use --force to send again)`);
   } else {

@@ -3,8 +3,9 @@
  * Both implement the same small interface, so the archive and delivery step is the same code in
  * both homes.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -26,6 +27,11 @@ export interface Archive {
   remove(key: string): Promise<void>;
   /** A URL a recipient can open for `expiresInSeconds` (S3: presigned GET; folder: file URL). */
   link(key: string, expiresInSeconds: number): Promise<string>;
+}
+
+/** Where `key` is, for messages: `s3://bucket/prefix/key` or `/folder/key`. */
+export function locate(archive: Archive, key: string): string {
+  return archive.location.endsWith('/') ? archive.location + key : `${archive.location}/${key}`;
 }
 
 export interface S3ArchiveOptions {
@@ -125,10 +131,32 @@ export class LocalArchive implements Archive {
     return p;
   }
 
+  /**
+   * The complete body under a temporary name in the same folder: readers never see a partial file
+   * (a disk that fills leaves only the temporary file, removed here).
+   */
+  private async staged(p: string, body: Body): Promise<string> {
+    await mkdir(dirname(p), { recursive: true });
+    const tmp = join(dirname(p), `.${basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await writeFile(tmp, body, { flag: 'wx' });
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw new ArchiveError(`cannot write ${p}: ${(e as Error).message}`, { cause: e });
+    }
+    return tmp;
+  }
+
+  /** Replaces the object atomically (rename). */
   async put(key: string, body: Body, _contentType: string): Promise<void> {
     const p = this.path(key);
-    await mkdir(dirname(p), { recursive: true });
-    await writeFile(p, body);
+    const tmp = await this.staged(p, body);
+    try {
+      await rename(tmp, p);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw new ArchiveError(`cannot write ${p}: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   async get(key: string): Promise<Uint8Array | null> {
@@ -140,15 +168,22 @@ export class LocalArchive implements Archive {
     }
   }
 
+  /**
+   * Creates the object only when absent, atomically and whole: the complete body is staged, then
+   * hard-linked under its name (link fails when the name exists), so a concurrent reader sees
+   * either nothing or the whole record, and of two writers exactly one wins.
+   */
   async putIfAbsent(key: string, body: Body, _contentType: string): Promise<boolean> {
     const p = this.path(key);
-    await mkdir(dirname(p), { recursive: true });
+    const tmp = await this.staged(p, body);
     try {
-      await writeFile(p, body, { flag: 'wx' });
+      await link(tmp, p);
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw new ArchiveError(`cannot create ${p}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      await rm(tmp, { force: true });
     }
   }
 

@@ -1,20 +1,31 @@
 /**
  * Archive and deliver one report: store the PDF and metrics.json under
- * `reports/<reportId>/<period>/`, then e-mail it at most once.
+ * `reports/<reportId>/<period>/`, then e-mail it exactly once to each recipient, or stop and say
+ * why not.
  *
  * At-most-once: before sending, the step creates `delivery.json` beside the report with a
  * conditional put (S3 `If-None-Match: *`, in the same versioned bucket as the report it
  * describes: no extra table, strongly consistent, its history kept by the bucket's versions). The
- * record starts as `sending` and becomes `sent` once the mail server accepted the message. A run
- * that finds a record does not send: `sent` means done; `sending` means an earlier attempt may or
- * may not have sent, which only a person can decide (DeliveryInDoubtError, re-run with `force`).
- * When the server clearly refused the message, the record is removed so a retry can send.
+ * record starts as `sending` and lists every recipient with its state (`pending`, `accepted`,
+ * `refused` with the server's reply, `in_doubt`). After the send it becomes:
+ * - `sent`: every recipient accepted. Later runs send nothing.
+ * - `partial`: some recipients refused. The outcome is `partial` (the Lambda throws
+ *   PartialDeliveryError, the CLI exits 4). A later run sends only to the recipients not
+ *   accepted, claiming `delivery.attempt-<n>.json` with the same conditional put so only one run
+ *   re-sends.
+ * - `in_doubt`: the send failed in a way that may have delivered it (SES 5xx, a connection lost
+ *   after the message was handed over); the evidence is kept in the record. Like a `sending`
+ *   record left by a crashed run, only a person can decide (DeliveryInDoubtError, re-run with
+ *   `force`).
+ * When the server certainly did not take the message, the first attempt's record is removed
+ * (a later attempt's is put back to `partial`) so a retry can send: DeliverySendError.
+ * `force` ignores the record and sends to every current recipient.
  */
-import type { Archive } from './archive.js';
+import { locate, type Archive } from './archive.js';
 import { composeReportMessage } from './compose.js';
 import { DeliveryInDoubtError, DeliverySendError, ReportIncompleteError } from './errors.js';
 import { reportKeys, type ReportKeys } from './keys.js';
-import { TransportError, type MailTransport } from './transport.js';
+import { TransportError, type MailTransport, type SendEvidence } from './transport.js';
 import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
 
 export interface ReportIdentity {
@@ -24,23 +35,39 @@ export interface ReportIdentity {
   recipients: string[];
 }
 
+export interface RecipientState {
+  address: string;
+  status: 'pending' | 'accepted' | 'refused' | 'in_doubt';
+  /** The attempt that last tried this recipient. */
+  attempt: number;
+  /** The server's reply when it refused the recipient. */
+  reply?: string;
+}
+
 export interface DeliveryRecord {
   reportId: string;
   period: string;
-  status: 'sending' | 'sent';
+  status: 'sending' | 'sent' | 'partial' | 'in_doubt';
+  /** 1 for the first send; each re-send to the recipients left over adds one. */
+  attempt: number;
   runId: string;
   transport: MailTransport['kind'];
-  recipients: string[];
+  recipients: RecipientState[];
   messageId: string;
   attached: boolean;
   claimedAt: string;
   sentAt?: string;
   providerId?: string;
   forced?: boolean;
+  /** Why a send is in doubt (or, for a partial record, why the last re-send failed). */
+  evidence?: SendEvidence;
 }
 
 export type DeliveryOutcome =
-  | { status: 'sent'; record: DeliveryRecord; keys: ReportKeys }
+  /** `sentTo`: the recipients this run mailed (after a partial delivery, only those left over). */
+  | { status: 'sent'; record: DeliveryRecord; keys: ReportKeys; sentTo: string[] }
+  /** Some recipients were refused; they are in `refused` and in the record. */
+  | { status: 'partial'; record: DeliveryRecord; keys: ReportKeys; sentTo: string[]; refused: RecipientState[] }
   | { status: 'already_sent'; record: DeliveryRecord; keys: ReportKeys }
   | { status: 'no_recipients'; keys: ReportKeys };
 
@@ -132,51 +159,139 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
     link: () => archive.link(keys.pdf, input.linkExpiresSeconds),
   });
 
-  const record: DeliveryRecord = {
+  const json = (r: DeliveryRecord) => JSON.stringify(r, null, 2);
+  const where = locate(archive, keys.delivery);
+  const fresh = (attempt: number, recipients: RecipientState[]): DeliveryRecord => ({
     reportId: report.id,
     period,
     status: 'sending',
+    attempt,
     runId: input.runId,
     transport: transport.kind,
-    recipients: report.recipients,
+    recipients,
     messageId: message.messageId,
     attached: message.attached,
     claimedAt: now().toISOString(),
     ...(input.force ? { forced: true } : {}),
-  };
-  const json = (r: DeliveryRecord) => JSON.stringify(r, null, 2);
-
-  if (input.force) {
-    await archive.put(keys.delivery, json(record), 'application/json');
-  } else if (!(await archive.putIfAbsent(keys.delivery, json(record), 'application/json'))) {
-    const existing = await readRecord(archive, keys.delivery);
-    if (existing?.status === 'sent') {
-      log('already delivered; nothing sent', { reportId: report.id, period, sentAt: existing.sentAt, runId: existing.runId });
-      return { status: 'already_sent', record: existing, keys };
-    }
-    throw new DeliveryInDoubtError(
+  });
+  const pendingAll = (attempt: number): RecipientState[] => report.recipients.map((address) => ({ address, status: 'pending', attempt }));
+  const inDoubt = (existing: DeliveryRecord | null) =>
+    new DeliveryInDoubtError(
       `report ${report.id} ${period}: run ${existing?.runId ?? '?'} started sending at ${existing?.claimedAt ?? '?'} and never confirmed; ` +
-        `check whether recipients received it, then re-run with force to send again (record: ${archive.location}${keys.delivery})`,
+        `check whether recipients received it, then re-run with force to send again (record: ${where})`,
     );
+
+  // Claim: who sends, to whom.
+  let record: DeliveryRecord | null = null;
+  /** The record to put back if this attempt certainly sent nothing (null: remove it). */
+  let before: DeliveryRecord | null = null;
+  if (input.force) {
+    before = await readRecord(archive, keys.delivery);
+    const attempt = (before?.attempt ?? 0) + 1;
+    record = fresh(attempt, pendingAll(attempt));
+    await archive.put(keys.delivery, json(record), 'application/json');
+  } else {
+    for (let round = 0; round < 3 && !record; round++) {
+      const first = fresh(1, pendingAll(1));
+      if (await archive.putIfAbsent(keys.delivery, json(first), 'application/json')) {
+        record = first;
+        break;
+      }
+      const existing = await readRecord(archive, keys.delivery);
+      if (!existing) continue; // released by a run whose send was refused: claim again
+      if (existing.status === 'sent') {
+        log('already delivered; nothing sent', { reportId: report.id, period, sentAt: existing.sentAt, runId: existing.runId });
+        return { status: 'already_sent', record: existing, keys };
+      }
+      if (existing.status !== 'partial') throw inDoubt(existing);
+      // Partial: send only to the current recipients nobody has confirmed.
+      const got = new Set(existing.recipients.filter((r) => r.status === 'accepted').map((r) => r.address.toLowerCase()));
+      const left = report.recipients.filter((a) => !got.has(a.toLowerCase()));
+      if (left.length === 0) {
+        log('every recipient already has it; nothing sent', { reportId: report.id, period, runId: existing.runId });
+        return { status: 'already_sent', record: existing, keys };
+      }
+      const attempt = existing.attempt + 1;
+      const next = fresh(attempt, [
+        ...existing.recipients.filter((r) => r.status === 'accepted'),
+        ...left.map((address): RecipientState => ({ address, status: 'pending', attempt })),
+      ]);
+      if (!(await archive.putIfAbsent(keys.deliveryAttempt(attempt), json(next), 'application/json'))) {
+        const now2 = await readRecord(archive, keys.delivery);
+        if (now2 && now2.attempt === existing.attempt) throw inDoubt(await readRecord(archive, keys.deliveryAttempt(attempt)));
+        continue; // another run finished that attempt: look again
+      }
+      await archive.put(keys.delivery, json(next), 'application/json');
+      record = next;
+      before = existing;
+    }
+    if (!record) throw inDoubt(await readRecord(archive, keys.delivery));
   }
 
-  let providerId: string;
+  const claimed: DeliveryRecord = record;
+  const to = claimed.recipients.filter((r) => r.status === 'pending').map((r) => r.address);
+  let result: Awaited<ReturnType<MailTransport['send']>>;
   try {
-    ({ providerId } = await transport.send(message.raw, { from: input.from, to: report.recipients }, `${report.id}-${period}`));
+    result = await transport.send(message.raw, { from: input.from, to }, `${report.id}-${period}`);
   } catch (e) {
+    const evidence: SendEvidence =
+      e instanceof TransportError ? e.evidence : { transport: transport.kind, phase: 'request', error: (e as Error).name, message: (e as Error).message };
     if (e instanceof TransportError && e.definite) {
-      await archive.remove(keys.delivery);
+      // Nothing was sent: put the record back as it was, so a retry sends.
+      if (before) await archive.put(keys.delivery, json({ ...before, attempt: claimed.attempt, evidence }), 'application/json');
+      else await archive.remove(keys.delivery);
       throw new DeliverySendError(`report ${report.id} ${period}: ${e.message}`, { cause: e });
+    }
+    const doubtful: DeliveryRecord = {
+      ...claimed,
+      status: 'in_doubt',
+      recipients: claimed.recipients.map((r) => (r.status === 'pending' ? { ...r, status: 'in_doubt' } : r)),
+      evidence,
+    };
+    try {
+      await archive.put(keys.delivery, json(doubtful), 'application/json');
+    } catch (w) {
+      log('could not record the in-doubt send; the record still says sending', { error: (w as Error).message });
     }
     throw new DeliveryInDoubtError(
       `report ${report.id} ${period}: sending failed midway (${(e as Error).message}); the message may have been accepted. ` +
-        `Check, then re-run with force if it was not.`,
+        `Check whether recipients received it, then re-run with force if they did not (record: ${where})`,
       { cause: e },
     );
   }
 
-  const sent: DeliveryRecord = { ...record, status: 'sent', sentAt: now().toISOString(), providerId };
-  await archive.put(keys.delivery, json(sent), 'application/json');
-  log('report delivered', { reportId: report.id, period, transport: transport.kind, attached: message.attached, recipients: report.recipients.length });
-  return { status: 'sent', record: sent, keys };
+  const accepted = new Set(result.accepted.map((a) => a.toLowerCase()));
+  const refusedBy = new Map(result.refused.map((r) => [r.address.toLowerCase(), r.reply]));
+  const recipients = claimed.recipients.map((r): RecipientState => {
+    if (r.status !== 'pending') return r;
+    const key = r.address.toLowerCase();
+    if (accepted.has(key)) return { ...r, status: 'accepted' };
+    // Not in either list: the server said nothing clear about this one.
+    return refusedBy.has(key) ? { ...r, status: 'refused', reply: refusedBy.get(key)! } : { ...r, status: 'in_doubt' };
+  });
+  const status: DeliveryRecord['status'] = recipients.some((r) => r.status === 'in_doubt')
+    ? 'in_doubt'
+    : recipients.some((r) => r.status === 'refused')
+      ? 'partial'
+      : 'sent';
+  const { evidence: _old, ...rest } = claimed;
+  const done: DeliveryRecord = { ...rest, status, recipients, sentAt: now().toISOString(), providerId: result.providerId };
+  await archive.put(keys.delivery, json(done), 'application/json');
+  if (status === 'in_doubt') {
+    throw new DeliveryInDoubtError(
+      `report ${report.id} ${period}: the server accepted the message but did not report on ` +
+        `${recipients.filter((r) => r.status === 'in_doubt').map((r) => r.address).join(', ')}; check, then re-run with force (record: ${where})`,
+    );
+  }
+  const refused = recipients.filter((r) => r.status === 'refused');
+  log(status === 'sent' ? 'report delivered' : 'report partially delivered', {
+    reportId: report.id,
+    period,
+    transport: transport.kind,
+    attached: message.attached,
+    recipients: to.length,
+    refused: refused.map((r) => `${r.address}: ${r.reply}`),
+  });
+  if (status === 'partial') return { status: 'partial', record: done, keys, sentTo: to, refused };
+  return { status: 'sent', record: done, keys, sentTo: to };
 }

@@ -11,6 +11,8 @@ export interface ReportKeys {
   pdf: string;
   metrics: string;
   delivery: string;
+  /** The claim of delivery attempt `n` (n >= 2): created once, so only one run re-sends. */
+  deliveryAttempt(n: number): string;
   /** File name of the PDF (also the attachment's name). */
   pdfName: string;
 }
@@ -28,7 +30,14 @@ export function assertPeriod(period: string): string {
 export function reportKeys(reportId: string, period: string): ReportKeys {
   const prefix = `reports/${assertReportId(reportId)}/${assertPeriod(period)}/`;
   const pdfName = `${reportId}-${period}.pdf`;
-  return { prefix, pdf: prefix + pdfName, metrics: `${prefix}metrics.json`, delivery: `${prefix}delivery.json`, pdfName };
+  return {
+    prefix,
+    pdf: prefix + pdfName,
+    metrics: `${prefix}metrics.json`,
+    delivery: `${prefix}delivery.json`,
+    deliveryAttempt: (n: number) => `${prefix}delivery.attempt-${n}.json`,
+    pdfName,
+  };
 }
 
 /** Scratch space of one state machine execution (the archive bucket expires it). */

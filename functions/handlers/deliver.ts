@@ -2,12 +2,16 @@
  * Archive-and-deliver state: takes the run's metrics.json and PDF from its scratch space, checks
  * they form a complete report, archives them under `reports/<reportId>/<period>/`, then e-mails
  * the report through SES at most once (see ../deliver/deliver.ts).
+ *
+ * Errors go to the state machine by name: DeliverySendError (nothing sent) is retried;
+ * DeliveryInDoubtError (may have been sent, evidence in delivery.json) and PartialDeliveryError
+ * (sent, but recipients refused; thrown after delivery.json records who got it) go to ops.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { S3Archive } from '../deliver/archive.js';
 import { archiveReport, deliverReport } from '../deliver/deliver.js';
-import { ReportIncompleteError } from '../deliver/errors.js';
+import { PartialDeliveryError, ReportIncompleteError } from '../deliver/errors.js';
 import { workKeys } from '../deliver/keys.js';
 import type { MailTransport } from '../deliver/transport.js';
 import type { ReportsFile } from '../pipeline/reportsConfig.js';
@@ -66,6 +70,14 @@ export function createDeliverHandler(deps: DeliverDeps) {
         runId: e.runId,
         log: (msg, extra) => deps.logger.info(msg, { ...extra }),
       });
+      if (outcome.status === 'partial') {
+        deps.logger.error('report partially delivered', { refused: outcome.refused, deliveryKey: keys.delivery });
+        throw new PartialDeliveryError(
+          `report ${report.id} ${e.period}: sent to ${outcome.sentTo.length - outcome.refused.length} of ${outcome.sentTo.length} recipients; refused: ` +
+            `${outcome.refused.map((r) => `${r.address} (${r.reply ?? 'refused'})`).join(', ')}. ` +
+            `Fix the addresses, then re-run: only the recipients who did not get it are sent to (record: s3://${deps.archiveBucket}/${keys.delivery})`,
+        );
+      }
       return {
         ...e,
         delivery: outcome.status,

@@ -39,7 +39,7 @@ export class ReportWorkflow extends Construct {
         input: sfn.JsonPath.objectAt('$$.Execution.Input'),
         error: sfn.JsonPath.stringAt('$.error.Error'),
         cause: sfn.JsonPath.stringAt('$.error.Cause'),
-        note: 'No e-mail was sent by this run unless the error is DeliveryInDoubtError; see its cause.',
+        note: 'No e-mail was sent by this run unless the error is DeliveryInDoubtError (a send may have reached some or all recipients: check before re-running) or PartialDeliveryError (sent, but refused for the recipients its cause names; a re-run sends only to them).',
       }),
       resultPath: sfn.JsonPath.DISCARD,
     });

@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { S3Archive } from '../../functions/deliver/archive.js';
 import { base64MimeSize } from '../../functions/deliver/compose.js';
 import { reportKeys, workKeys } from '../../functions/deliver/keys.js';
-import { SesTransport, TransportError } from '../../functions/deliver/transport.js';
+import { SesTransport, sesSendClient, TransportError } from '../../functions/deliver/transport.js';
 
 const s3Mock = mockClient(S3Client);
 const sesMock = mockClient(SESv2Client);
@@ -48,26 +48,61 @@ describe('S3Archive.putIfAbsent', () => {
 });
 
 describe('SesTransport', () => {
-  it('sends the raw MIME through SendEmail with Content.Raw', async () => {
+  it('sends the raw MIME through SendEmail with Content.Raw and reports every recipient accepted', async () => {
+    // Prepare
     sesMock.on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
-    const r = await new SesTransport(new SESv2Client({ region: 'eu-west-1' })).send(Buffer.from('raw'), { from: 'a@example.com', to: ['b@example.com'] });
-    expect(r.providerId).toBe('ses-1');
+    // Act
+    const r = await new SesTransport(sesSendClient({ region: 'eu-west-1' })).send(Buffer.from('raw'), { from: 'a@example.com', to: ['b@example.com'] });
+    // Assess
+    expect(r).toEqual({ providerId: 'ses-1', accepted: ['b@example.com'], refused: [] });
     const input = sesMock.commandCalls(SendEmailCommand)[0]!.args[0].input;
     expect(input.FromEmailAddress).toBe('a@example.com');
     expect(input.Destination?.ToAddresses).toEqual(['b@example.com']);
     expect(Buffer.from(input.Content!.Raw!.Data!).toString()).toBe('raw');
   });
 
-  it('classifies an SES error answer as definite and a broken connection as in doubt', async () => {
-    const ses = new SESv2Client({ region: 'eu-west-1', maxAttempts: 1 });
-    sesMock.on(SendEmailCommand).rejects(new TooManyRequestsException({ message: 'slow down', $metadata: { httpStatusCode: 429 } }));
-    const refused = await new SesTransport(ses).send(Buffer.from('x'), { from: 'a@example.com', to: ['b@example.com'] }).catch((e) => e);
+  it('sesSendClient turns SDK retries off', async () => {
+    // Act
+    const attempts = await sesSendClient({ region: 'eu-west-1', maxAttempts: 5 }).config.maxAttempts();
+    // Assess
+    expect(attempts).toBe(1);
+  });
+
+  it('refuses to send through a client that retries, and sends nothing', async () => {
+    // Prepare
+    sesMock.on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
+    // Act
+    const e = await new SesTransport(new SESv2Client({ region: 'eu-west-1' })).send(Buffer.from('x'), { from: 'a@example.com', to: ['b@example.com'] }).catch((err) => err);
+    // Assess
+    expect(e).toBeInstanceOf(TransportError);
+    expect(e.definite).toBe(true);
+    expect(sesMock.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+
+  it('takes a 4xx answer (throttling) as not sent, with the evidence', async () => {
+    // Prepare
+    sesMock.on(SendEmailCommand).rejects(new TooManyRequestsException({ message: 'slow down', $metadata: { httpStatusCode: 429, requestId: 'req-429' } }));
+    // Act
+    const refused = await new SesTransport(sesSendClient({ region: 'eu-west-1' })).send(Buffer.from('x'), { from: 'a@example.com', to: ['b@example.com'] }).catch((e) => e);
+    // Assess
     expect(refused).toBeInstanceOf(TransportError);
     expect(refused.definite).toBe(true);
+    expect(refused.evidence).toEqual({ transport: 'ses', phase: 'request', error: 'TooManyRequestsException', message: 'slow down', httpStatus: 429, requestId: 'req-429' });
+  });
 
-    sesMock.on(SendEmailCommand).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+  it('takes a 5xx answer and a broken connection as in doubt', async () => {
+    // Prepare
+    const ses = sesSendClient({ region: 'eu-west-1' });
+    const serverError = Object.assign(new Error('internal'), { name: 'InternalFailure', $metadata: { httpStatusCode: 500, requestId: 'req-500' } });
+    sesMock.on(SendEmailCommand).rejectsOnce(serverError).rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+    // Act
+    const failed = await new SesTransport(ses).send(Buffer.from('x'), { from: 'a@example.com', to: ['b@example.com'] }).catch((e) => e);
     const broken = await new SesTransport(ses).send(Buffer.from('x'), { from: 'a@example.com', to: ['b@example.com'] }).catch((e) => e);
+    // Assess
+    expect(failed.definite).toBe(false);
+    expect(failed.evidence).toMatchObject({ error: 'InternalFailure', httpStatus: 500, requestId: 'req-500' });
     expect(broken.definite).toBe(false);
+    expect(broken.evidence).toEqual({ transport: 'ses', phase: 'request', error: 'TimeoutError', message: 'socket hang up' });
   });
 });
 

@@ -1,7 +1,6 @@
 /** Lambda entry of the archive-and-deliver state (see ../deliver.ts). */
 import { S3Client } from '@aws-sdk/client-s3';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SesTransport } from '../../deliver/transport.js';
+import { SesTransport, sesSendClient } from '../../deliver/transport.js';
 import { createDeliverHandler } from '../deliver.js';
 import { createLogger, loadReportsFrom, optionalInt, requireEnv } from '../runtime.js';
 import { MAIL_LIMITS } from '../../deliver/compose.js';
@@ -11,7 +10,8 @@ const logger = createLogger('deliver');
 
 export const handler = createDeliverHandler({
   s3: new S3Client({}),
-  transport: new SesTransport(new SESv2Client({}), { configurationSetName: process.env.SES_CONFIGURATION_SET || undefined }),
+  // SDK retries off (maxAttempts 1): delivery.json decides whether a send may be repeated.
+  transport: new SesTransport(sesSendClient(), { configurationSetName: process.env.SES_CONFIGURATION_SET || undefined }),
   reports: loadReportsFrom(env.CONFIG_DIR),
   archiveBucket: env.ARCHIVE_BUCKET,
   sender: env.SENDER,
