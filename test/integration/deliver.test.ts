@@ -89,7 +89,11 @@ describe('deliver over SMTP with the archive in S3', () => {
     expect(att.contentType).toBe('application/pdf');
     expect(Buffer.compare(att.content, await s3Bytes(keys.pdf))).toBe(0);
     const record = JSON.parse((await s3Bytes(keys.delivery)).toString('utf8'));
-    expect(record).toMatchObject({ status: 'sent', reportId: report.id, period, attached: true, messageId: mail.messageId });
+    expect(record).toMatchObject({ status: 'sent', reportId: report.id, period, attached: true, messageId: mail.messageId, attempt: 1 });
+    expect(record.recipients).toEqual([
+      { address: 'lead@example.com', status: 'accepted', attempt: 1 },
+      { address: 'ops@example.com', status: 'accepted', attempt: 1 },
+    ]);
   });
 
   it('sends nothing the second time for the same report and period, and again only with force', async () => {
