@@ -1,22 +1,25 @@
 /**
- * npm run deliver -- [--report ID --period YYYY-MM --out DIR | --pdf FILE --metrics FILE]
+ * npm run deliver -- [--report ID --period YYYY-MM [--locale L] --out DIR | --pdf FILE --metrics FILE [--run FILE]]
  *                    [--archive DIR] [--outbox DIR | --smtp smtp://host:port] [--from ADDR] [--to A,B]
  *                    [--force] [--attach-limit BYTES]
  *
- * The archive-and-deliver step, locally: stores the PDF and metrics.json under
- * <archive>/reports/<id>/<period>/ and writes the message as .eml to an outbox folder (default)
- * or sends it through an SMTP server. Like on AWS, a report and period is mailed once unless
+ * The archive-and-deliver step, locally: takes `<out>/<id>-<period>.<locale>.pdf` and
+ * `.metrics.json` (npm run report's output), checks with `.run.json` beside them that both are of
+ * one run, then claims the delivery, stores them under <archive>/reports/<id>/<period>/ and writes
+ * the message as .eml to an outbox folder (default) or sends it through an SMTP server. A report
+ * already delivered changes nothing in the archive. Like on AWS, a report and period is mailed once unless
  * --force; after a partial delivery a re-run sends only to the recipients who did not get it.
  *
  * Exit codes:
  *   0  sent, already delivered, or no recipients
- *   2  usage error, incomplete report, or the mail server refused the message (nothing sent)
+ *   2  usage error, incomplete report, a PDF and metrics.json of different runs, or the mail server
+ *      refused the message (nothing sent)
  *   3  in doubt: the message may have been sent; check, then re-run with --force
  *   4  partially delivered: some recipients were refused (printed, and recorded in delivery.json);
  *      a re-run sends only to the recipients who did not get it
  */
 import { parseMetricsJsonText } from '../metrics/schema.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
@@ -26,7 +29,9 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 import { LocalArchive } from '../deliver/archive.js';
-import { archiveReport, assertCompleteReport, deliverReport } from '../deliver/deliver.js';
+import { assertCompleteReport, assertSameRun, deliverReport } from '../deliver/deliver.js';
+import { LOCALES } from '../pipeline/reportsConfig.js';
+import { outputBase } from './runMetrics.js';
 import { OutboxTransport, SmtpTransport, type MailTransport } from '../deliver/transport.js';
 import { loadReports } from '../metrics/config.js';
 import { MAIL_LIMITS } from '../deliver/compose.js';
@@ -35,8 +40,10 @@ interface Options {
   report?: string;
   period?: string;
   out: string;
+  locale?: string;
   pdf?: string;
   metrics?: string;
+  run?: string;
   archive: string;
   outbox: string;
   smtp?: string;
@@ -60,9 +67,11 @@ export async function main(argv: string[]): Promise<number> {
     .description('Archive a rendered report and e-mail it once (.eml outbox or SMTP).')
     .option('--report <id>', 'report id (default: from metrics.json)')
     .option('--period <YYYY-MM>', 'period (default: from metrics.json)')
-    .option('--out <dir>', 'folder holding <id>-<period>.pdf and .metrics.json (npm run report output)', 'out')
-    .option('--pdf <file>', 'the PDF (default: <out>/<id>-<period>.pdf)')
-    .option('--metrics <file>', 'metrics.json (default: <out>/<id>-<period>.metrics.json)')
+    .option('--locale <locale>', `language of the report to send, ${LOCALES.join('|')} (default: the report's)`)
+    .option('--out <dir>', 'folder holding <id>-<period>.<locale>.pdf, .metrics.json and .run.json (npm run report output)', 'out')
+    .option('--pdf <file>', 'the PDF (default: <out>/<id>-<period>.<locale>.pdf)')
+    .option('--metrics <file>', 'metrics.json (default: <out>/<id>-<period>.<locale>.metrics.json)')
+    .option('--run <file>', 'the run record naming both files (default: the PDF name with .run.json)')
     .option('--archive <dir>', 'archive folder', join('out', 'archive'))
     .option('--outbox <dir>', 'write the message as .eml here', join('out', 'outbox'))
     .option('--smtp <url>', 'send through this SMTP server instead (smtp://host:port)')
@@ -77,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
         '',
         'Exit codes:',
         '  0  sent, already delivered, or no recipients',
-        '  2  usage error, incomplete report, or the mail server refused the message (nothing sent)',
+        '  2  usage error, incomplete report, PDF and metrics.json of different runs, or the mail server refused the message (nothing sent)',
         '  3  in doubt: the message may have been sent; check, then re-run with --force',
         '  4  partially delivered: some recipients were refused (see delivery.json); a re-run sends only to them',
       ].join('\n'),
@@ -89,15 +98,30 @@ export async function main(argv: string[]): Promise<number> {
   if (!o.pdf || !o.metrics) {
     if (!o.report || !o.period) throw new UsageError('give --pdf and --metrics, or --report and --period (with --out)');
   }
-  const base = o.report && o.period ? join(o.out, `${o.report}-${o.period}`) : '';
-  const metricsBytes = readOrFail(o.metrics ?? `${base}.metrics.json`, 'metrics file');
-  const pdf = new Uint8Array(readOrFail(o.pdf ?? `${base}.pdf`, 'PDF'));
-  const m = parseMetricsJsonText(metricsBytes.toString('utf8'), o.metrics ?? `${base}.metrics.json`);
+  if (o.locale && !(LOCALES as readonly string[]).includes(o.locale)) throw new UsageError(`--locale must be one of ${LOCALES.join(', ')}, got ${o.locale}`);
+  const reports = loadReports(join(o.config, 'reports.yaml')).reports;
+  let base = '';
+  if (o.report && o.period) {
+    const named = reports.find((r) => r.id === o.report);
+    if (!named) throw new UsageError(`no report "${o.report}" in ${o.config}/reports.yaml`);
+    base = outputBase(o.out, o.report, o.period, o.locale ?? named.locale);
+  }
+  const pdfFile = o.pdf ?? `${base}.pdf`;
+  const metricsFile = o.metrics ?? `${base}.metrics.json`;
+  const runFile = o.run ?? (o.pdf ? o.pdf.replace(/(\.pdf)?$/i, '.run.json') : `${base}.run.json`);
+  const metricsBytes = readOrFail(metricsFile, 'metrics file');
+  const pdf = new Uint8Array(readOrFail(pdfFile, 'PDF'));
+  const m = parseMetricsJsonText(metricsBytes.toString('utf8'), metricsFile);
   const reportId = o.report ?? m.reportId ?? '';
   const period = o.period ?? m.period?.id ?? '';
   assertCompleteReport(reportId, period, pdf, metricsBytes);
+  if (o.locale && m.locale !== o.locale) throw new UsageError(`${metricsFile} is a ${m.locale} report, not ${o.locale}`);
+  if (!existsSync(runFile)) {
+    throw new UsageError(`no run record ${runFile}: cannot tell whether the PDF and metrics.json are of one run; produce them with \`npm run report\` (or give --run)`);
+  }
+  const run = assertSameRun(readOrFail(runFile, 'run record').toString('utf8'), pdf, metricsBytes, runFile);
 
-  const def = loadReports(join(o.config, 'reports.yaml')).reports.find((r) => r.id === reportId);
+  const def = reports.find((r) => r.id === reportId);
   if (!def) throw new UsageError(`no report "${reportId}" in ${o.config}/reports.yaml`);
   const recipients = o.to ? o.to.split(',').map((s) => s.trim()).filter(Boolean) : def.recipients;
   const attachLimitBytes = Number(o.attachLimit);
@@ -105,19 +129,20 @@ export async function main(argv: string[]): Promise<number> {
 
   const archive = new LocalArchive(o.archive);
   const transport: MailTransport = o.smtp ? new SmtpTransport(o.smtp) : new OutboxTransport(o.outbox);
-  const keys = await archiveReport({ archive, reportId, period, pdf, metrics: metricsBytes });
-  console.log(`archived: ${join(archive.location, keys.pdf)}`);
   const outcome = await deliverReport({
     archive,
     transport,
-    report: { id: def.id, title: def.title, locale: def.locale, recipients },
+    report: { id: def.id, title: def.title, titles: def.titles, recipients },
     period,
+    parts: { pdf, metrics: metricsBytes },
     from: o.from,
     attachLimitBytes,
     linkExpiresSeconds: MAIL_LIMITS.linkExpiresSeconds,
     force: o.force,
-    runId: `cli-${new Date().toISOString().replace(/[-:.]/g, '')}`,
+    // The run that made the PDF and metrics.json: it names them in the archive and the record.
+    runId: run.runId,
   });
+  const keys = outcome.keys;
   if (outcome.status === 'partial') {
     const accepted = outcome.sentTo.filter((a) => !outcome.refused.some((r) => r.address === a));
     console.log(`partially delivered via ${transport.kind}: sent to ${accepted.join(', ') || 'nobody'}`);
@@ -126,6 +151,7 @@ export async function main(argv: string[]): Promise<number> {
     return 4;
   }
   if (outcome.status === 'sent') {
+    console.log(`archived: ${join(archive.location, keys.pdf)} (run ${run.runId})`);
     console.log(`sent to ${outcome.sentTo.join(', ')} via ${transport.kind}: ${outcome.record.providerId}${outcome.record.attached ? '' : ' (PDF linked, not attached)'}`);
   } else if (outcome.status === 'already_sent') {
     console.log(`not sent: ${reportId} ${period} was already delivered at ${outcome.record.sentAt} (use --force to send again)`);

@@ -1,6 +1,6 @@
 /**
  * npm run metrics -- --data DIR --period YYYY-MM --timezone IANA --out DIR [--targets FILE] [--report ID]
- * Writes <out>/<reportId>-<period>.metrics.json.
+ * Writes <out>/<reportId>-<period>.<locale>.metrics.json.
  */
 import { Command } from 'commander';
 import { addMetricsOptions, runCli, runMetricsJob } from './runMetrics.js';

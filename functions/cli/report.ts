@@ -2,17 +2,25 @@
  * npm run report -- [--data DIR] [--period YYYY-MM] [--timezone IANA] [--out DIR] [--targets FILE]
  *                   [--report ID] [--locale en|zh-CN|ru] [--templates DIR]
  *
- * Computes metrics.json (the metrics job), renders it to `<out>/<reportId>-<period>.pdf` beside
- * `<out>/<reportId>-<period>.metrics.json`, and prints the PDF's path. With no arguments: the
- * default report on sample data into ./out.
+ * Computes metrics.json (the metrics job), renders it to `<out>/<reportId>-<period>.<locale>.pdf`
+ * beside `<out>/<reportId>-<period>.<locale>.metrics.json`, then writes
+ * `<out>/<reportId>-<period>.<locale>.run.json` (the run id and both files' SHA-256, which
+ * `npm run deliver` checks), each file atomically, and prints the PDF's path. With no arguments:
+ * the default report on sample data into ./out.
  */
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { LOCALES, type Locale } from '../pipeline/reportsConfig.js';
 import { renderReport } from '../render/renderReport.js';
-import { addMetricsOptions, runCli, runMetricsJob, type MetricsJobOptions } from './runMetrics.js';
+import { sha256, type RunRecord } from '../deliver/deliver.js';
+import { addMetricsOptions, runCli, runMetricsJob, writeFileAtomic, type MetricsJobOptions } from './runMetrics.js';
+
+/** A local run's id: the time and a random part (`local-20261101T040000Z-1a2b3c4d`). */
+export function localRunId(now = new Date()): string {
+  return `local-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
+}
 
 export interface ReportJobOptions extends Omit<MetricsJobOptions, 'locale'> {
   locale?: Locale;
@@ -21,9 +29,11 @@ export interface ReportJobOptions extends Omit<MetricsJobOptions, 'locale'> {
 }
 
 /** The whole local job: metrics.json, then the PDF beside it. */
-export async function runReportJob(o: ReportJobOptions): Promise<{ pdfPath: string; metricsPath: string; missingGlyphs: string[]; blocked: string[] }> {
+export async function runReportJob(o: ReportJobOptions): Promise<{ pdfPath: string; metricsPath: string; runPath: string; runId: string; missingGlyphs: string[]; blocked: string[] }> {
   const log = o.log ?? (() => {});
-  const { metrics, metricsPath, report } = await runMetricsJob({ ...o, locale: o.locale });
+  const runId = localRunId(o.now);
+  // metricsText: the bytes this run wrote (another run into the same folder may replace the file).
+  const { metrics, metricsPath, metricsText, report } = await runMetricsJob({ ...o, locale: o.locale });
   const started = Date.now();
   const { pdf, missingGlyphs, blocked } = await renderReport({
     metrics,
@@ -33,11 +43,21 @@ export async function runReportJob(o: ReportJobOptions): Promise<{ pdfPath: stri
     timeoutMs: o.timeoutMs,
   });
   const pdfPath = metricsPath.replace(/\.metrics\.json$/, '.pdf');
-  writeFileSync(pdfPath, pdf);
+  writeFileAtomic(pdfPath, pdf);
+  const runPath = metricsPath.replace(/\.metrics\.json$/, '.run.json');
+  const run: RunRecord = {
+    runId,
+    reportId: metrics.reportId,
+    period: metrics.period.id,
+    locale: metrics.locale,
+    pdfSha256: sha256(pdf),
+    metricsSha256: sha256(metricsText),
+  };
+  writeFileAtomic(runPath, `${JSON.stringify(run, null, 2)}\n`);
   log(`rendered ${pdf.byteLength} bytes in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (missingGlyphs.length) log(`warning: no embedded font has a glyph for ${missingGlyphs.map((c) => `"${c}" (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`).join(', ')}`);
   if (blocked.length) log(`warning: the templates asked for ${blocked.length} blocked URL(s): ${blocked.slice(0, 5).join(', ')}`);
-  return { pdfPath, metricsPath, missingGlyphs, blocked };
+  return { pdfPath, metricsPath, runPath, runId, missingGlyphs, blocked };
 }
 
 export function reportCommand(): Command {

@@ -1,10 +1,11 @@
 /**
  * The local metrics job shared by `npm run metrics` and `npm run report`: resolve the report
  * definition, period, time zone, targets and data (sample data when no --data), compute on DuckDB
- * (or on Trino with --engine trino) and write `<out>/<reportId>-<period>.metrics.json`.
+ * (or on Trino with --engine trino) and write `<out>/<reportId>-<period>.<locale>.metrics.json`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { openDuckDbEngine } from '../engine/duckdbEngine.js';
 import { EngineError, type QueryEngine } from '../engine/engine.js';
@@ -90,7 +91,28 @@ async function openJobEngine(o: MetricsJobOptions, dataDir: () => Promise<string
   return loadExportsIntoTrino({ trino: local, dataDir: dir, mapping, user: conn.user, log });
 }
 
-export async function runMetricsJob(o: MetricsJobOptions): Promise<{ metrics: MetricsJson; metricsPath: string; report: ReportDef }> {
+/**
+ * The output files of one report, period and locale share this path: `<base>.metrics.json`,
+ * `<base>.pdf` and `<base>.run.json` (`npm run report`). The locale is in the name, so reports in
+ * two languages sit side by side.
+ */
+export function outputBase(out: string, reportId: string, period: string, locale: string): string {
+  return join(out, `${reportId}-${period}.${locale}`);
+}
+
+/** Writes the whole file under a temporary name beside it, then renames it: readers never see a part. */
+export function writeFileAtomic(file: string, body: Uint8Array | string): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    writeFileSync(tmp, body, { flag: 'wx' });
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export async function runMetricsJob(o: MetricsJobOptions): Promise<{ metrics: MetricsJson; metricsPath: string; metricsText: string; report: ReportDef }> {
   const log = o.log ?? (() => {});
   const report = findReport(loadReports(o.reports ?? DEFAULTS.reports), o.report);
   const timezone = assertTimeZone(o.timezone ?? report.timezone);
@@ -126,9 +148,10 @@ export async function runMetricsJob(o: MetricsJobOptions): Promise<{ metrics: Me
   }
   const out = resolve(o.out ?? DEFAULTS.out);
   mkdirSync(out, { recursive: true });
-  const metricsPath = join(out, `${report.id}-${period}.metrics.json`);
-  writeFileSync(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);
-  return { metrics, metricsPath, report };
+  const metricsPath = `${outputBase(out, report.id, period, metrics.locale)}.metrics.json`;
+  const metricsText = `${JSON.stringify(metrics, null, 2)}\n`;
+  writeFileAtomic(metricsPath, metricsText);
+  return { metrics, metricsPath, metricsText, report };
 }
 
 /** The project's own error classes: their message is the whole story, no stack needed. */

@@ -13,10 +13,17 @@ import { ArchiveError } from './errors.js';
 
 export type Body = Uint8Array | string;
 
+/** What the archive says about a stored object. */
+export interface PutResult {
+  /** S3 (versioned bucket): the version the put created; a link naming it always serves these bytes. */
+  versionId?: string;
+}
+
 export interface Archive {
   /** Where the archive is, for logs and messages (`s3://bucket/prefix` or a folder). */
   readonly location: string;
-  put(key: string, body: Body, contentType: string): Promise<void>;
+  /** Stores `body` under `key`; `meta` is kept as object metadata where the archive has any (S3 x-amz-meta-*). */
+  put(key: string, body: Body, contentType: string, meta?: Record<string, string>): Promise<PutResult>;
   /** The object's bytes, or null when there is none. */
   get(key: string): Promise<Uint8Array | null>;
   /**
@@ -25,8 +32,11 @@ export interface Archive {
    */
   putIfAbsent(key: string, body: Body, contentType: string): Promise<boolean>;
   remove(key: string): Promise<void>;
-  /** A URL a recipient can open for `expiresInSeconds` (S3: presigned GET; folder: file URL). */
-  link(key: string, expiresInSeconds: number): Promise<string>;
+  /**
+   * A URL a recipient can open for `expiresInSeconds` (S3: presigned GET, of `versionId` when
+   * given, so a later overwrite cannot change what it serves; folder: file URL).
+   */
+  link(key: string, expiresInSeconds: number, versionId?: string): Promise<string>;
 }
 
 /** Where `key` is, for messages: `s3://bucket/prefix/key` or `/folder/key`. */
@@ -63,9 +73,12 @@ export class S3Archive implements Archive {
     return this.prefix + key;
   }
 
-  async put(key: string, body: Body, contentType: string): Promise<void> {
+  async put(key: string, body: Body, contentType: string, meta?: Record<string, string>): Promise<PutResult> {
     try {
-      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: contentType }));
+      const r = await this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: contentType, ...(meta ? { Metadata: meta } : {}) }),
+      );
+      return r?.VersionId ? { versionId: r.VersionId } : {};
     } catch (e) {
       throw new ArchiveError(`cannot write ${this.location}${key}: ${(e as Error).message}`, { cause: e });
     }
@@ -111,8 +124,10 @@ export class S3Archive implements Archive {
     }
   }
 
-  async link(key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), { expiresIn: expiresInSeconds });
+  async link(key: string, expiresInSeconds: number, versionId?: string): Promise<string> {
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key), ...(versionId ? { VersionId: versionId } : {}) }), {
+      expiresIn: expiresInSeconds,
+    });
   }
 }
 
@@ -148,7 +163,7 @@ export class LocalArchive implements Archive {
   }
 
   /** Replaces the object atomically (rename). */
-  async put(key: string, body: Body, _contentType: string): Promise<void> {
+  async put(key: string, body: Body, _contentType: string, _meta?: Record<string, string>): Promise<PutResult> {
     const p = this.path(key);
     const tmp = await this.staged(p, body);
     try {
@@ -157,6 +172,7 @@ export class LocalArchive implements Archive {
       await rm(tmp, { force: true });
       throw new ArchiveError(`cannot write ${p}: ${(e as Error).message}`, { cause: e });
     }
+    return {};
   }
 
   async get(key: string): Promise<Uint8Array | null> {
@@ -191,7 +207,7 @@ export class LocalArchive implements Archive {
     await rm(this.path(key), { force: true });
   }
 
-  async link(key: string, _expiresInSeconds: number): Promise<string> {
+  async link(key: string, _expiresInSeconds: number, _versionId?: string): Promise<string> {
     return pathToFileURL(this.path(key)).href;
   }
 }

@@ -6,6 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { type MetricsJson } from '../metrics/schema.js';
+import { LOCALES, type Locale } from '../pipeline/reportsConfig.js';
+import { MessageError, msg, type Messages } from '../render/messages.js';
+import en from '../../templates/locales/en.json' with { type: 'json' };
+import ru from '../../templates/locales/ru.json' with { type: 'json' };
+import zhCN from '../../templates/locales/zh-CN.json' with { type: 'json' };
 
 /**
  * The e-mail limits, one home for the stack's defaults, the Lambda's fallbacks and the local CLI:
@@ -21,10 +26,11 @@ export const MAIL_LIMITS = {
 export interface ComposeInput {
   from: string;
   to: string[];
+  /** The title in the report's locale. */
   reportTitle: string;
-  locale: string;
   period: string;
-  metrics: Pick<MetricsJson, 'indicators'>;
+  /** The subject and body are written in `metrics.locale`, the language the PDF was rendered in. */
+  metrics: Pick<MetricsJson, 'indicators' | 'locale'>;
   pdf: Uint8Array;
   pdfName: string;
   /** Largest attachment, measured as base64 with MIME line breaks, that is sent inline. */
@@ -33,6 +39,8 @@ export interface ComposeInput {
   link: () => Promise<string>;
   /** Domain part of the Message-ID; defaults to the sender's domain. */
   messageIdDomain?: string;
+  /** The Message-ID to use (`<...@...>`), when the caller must know it before composing. */
+  messageId?: string;
 }
 
 export interface ComposedMessage {
@@ -49,59 +57,48 @@ export function base64MimeSize(n: number): number {
   return chars + 2 * Math.ceil(chars / 76);
 }
 
-interface Words {
-  subject: (title: string, period: string) => string;
-  intro: (title: string, period: string) => string;
-  summary: (met: number, atRisk: number, missed: number) => string;
-  attached: string;
-  link: (url: string) => string;
-}
+/**
+ * The e-mail's words: the `email.*` keys of templates/locales/<locale>.json, filled in by the
+ * renderer's own `msg`. The files are imported (bundled into the Lambda) rather than read at run
+ * time, because the deliver function ships without the templates folder.
+ */
+const MESSAGES: Record<Locale, Messages> = { en: en as Messages, 'zh-CN': zhCN as Messages, ru: ru as Messages };
 
-const WORDS: Record<string, Words> = {
-  en: {
-    subject: (t, p) => `${t}: ${p}`,
-    intro: (t, p) => `The report "${t}" for ${p} is ready.`,
-    summary: (m, r, x) => `Indicators: ${m} met, ${r} at risk, ${x} missed.`,
-    attached: 'The PDF is attached.',
-    link: (u) => `The PDF is too large to attach; download it here (the link expires): ${u}`,
-  },
-  'zh-CN': {
-    subject: (t, p) => `${t}：${p}`,
-    intro: (t, p) => `${p}的报告《${t}》已生成。`,
-    summary: (m, r, x) => `指标：达标 ${m} 项，有风险 ${r} 项，未达标 ${x} 项。`,
-    attached: 'PDF 报告见附件。',
-    link: (u) => `PDF 文件过大，无法作为附件发送，请通过以下链接下载（链接有时效）：${u}`,
-  },
-  ru: {
-    subject: (t, p) => `${t}: ${p}`,
-    intro: (t, p) => `Отчёт «${t}» за ${p} готов.`,
-    summary: (m, r, x) => `Показатели: выполнено ${m}, под угрозой ${r}, не выполнено ${x}.`,
-    attached: 'PDF-файл во вложении.',
-    link: (u) => `PDF-файл слишком велик для вложения; скачайте его по ссылке (срок действия ограничен): ${u}`,
-  },
-};
+/** The locale's messages; throws MessageError for a locale the report cannot be written in. */
+export function emailMessages(locale: string): Messages {
+  const m = (LOCALES as readonly string[]).includes(locale) ? MESSAGES[locale as Locale] : undefined;
+  if (!m) throw new MessageError(`no e-mail messages for locale "${locale}" (known: ${LOCALES.join(', ')})`);
+  return m;
+}
 
 export function periodLabel(period: string, locale: string): string {
   const [y, m] = period.split('-').map(Number) as [number, number];
   return new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'long', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, 15));
 }
 
+/** A fresh Message-ID in the sender's domain (or `domain`). */
+export function newMessageId(from: string, domain?: string): string {
+  const d = domain ?? (from.match(/@([^>\s]+)>?\s*$/)?.[1] ?? 'localhost');
+  return `<${randomUUID()}@${d}>`;
+}
+
 export async function composeReportMessage(input: ComposeInput): Promise<ComposedMessage> {
-  const words = WORDS[input.locale] ?? WORDS.en!;
-  const label = periodLabel(input.period, input.locale);
+  const locale = input.metrics.locale;
+  const messages = emailMessages(locale);
+  const words = (key: string, params: Record<string, unknown> = {}) => msg(messages, locale, `email.${key}`, params);
+  const label = periodLabel(input.period, locale);
   const counts = { met: 0, at_risk: 0, missed: 0 };
   for (const r of Object.values(input.metrics.indicators)) {
     if (r.status === 'met' || r.status === 'at_risk' || r.status === 'missed') counts[r.status]++;
   }
-  const domain = input.messageIdDomain ?? (input.from.match(/@([^>\s]+)>?\s*$/)?.[1] ?? 'localhost');
-  const messageId = `<${randomUUID()}@${domain}>`;
+  const messageId = input.messageId ?? newMessageId(input.from, input.messageIdDomain);
   const attach = base64MimeSize(input.pdf.byteLength) <= input.attachLimitBytes;
   const link = attach ? null : await input.link();
-  const subject = words.subject(input.reportTitle, label);
+  const subject = words('subject', { title: input.reportTitle, period: label });
   const text = [
-    words.intro(input.reportTitle, label),
-    words.summary(counts.met, counts.at_risk, counts.missed),
-    attach ? words.attached : words.link(link!),
+    words('intro', { title: input.reportTitle, period: label }),
+    words('summary', { met: counts.met, atRisk: counts.at_risk, missed: counts.missed }),
+    attach ? words('attached') : words('link', { url: link! }),
   ].join('\n\n');
 
   const composer = new MailComposer({

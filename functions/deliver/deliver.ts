@@ -1,7 +1,11 @@
 /**
- * Archive and deliver one report: store the PDF and metrics.json under
- * `reports/<reportId>/<period>/`, then e-mail it exactly once to each recipient, or stop and say
- * why not.
+ * Archive and deliver one report: claim the delivery, then store the run's PDF and metrics.json
+ * under `reports/<reportId>/<period>/` and e-mail them exactly once to each recipient, or stop and
+ * say why not. The archive changes only for the run that won the claim: a run that finds the
+ * report already sent (or in doubt) leaves the archived PDF, metrics.json and run.json as they were,
+ * so they stay the bytes that were mailed. `run.json` and the delivery record name the run the
+ * archived parts came from and their SHA-256; on S3 they also name the object versions, and a
+ * link in the mail names the PDF's version.
  *
  * At-most-once: before sending, the step creates `delivery.json` beside the report with a
  * conditional put (S3 `If-None-Match: *`, in the same versioned bucket as the report it
@@ -21,18 +25,34 @@
  * (a later attempt's is put back to `partial`) so a retry can send: DeliverySendError.
  * `force` ignores the record and sends to every current recipient.
  */
+import { createHash } from 'node:crypto';
 import { locate, type Archive } from './archive.js';
-import { composeReportMessage } from './compose.js';
-import { DeliveryInDoubtError, DeliverySendError, ReportIncompleteError } from './errors.js';
+import { composeReportMessage, emailMessages, newMessageId } from './compose.js';
+import { ArchiveError, DeliveryInDoubtError, DeliverySendError, ReportIncompleteError } from './errors.js';
 import { reportKeys, type ReportKeys } from './keys.js';
 import { TransportError, type MailTransport, type SendEvidence } from './transport.js';
 import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
+import type { Locale } from '../pipeline/reportsConfig.js';
 
 export interface ReportIdentity {
   id: string;
   title: string;
-  locale: string;
+  /** The title in other locales; the mail uses the one of the locale the report was rendered in (metrics.json). */
+  titles?: Partial<Record<Locale, string>>;
   recipients: string[];
+}
+
+/** The archived report: which run made it, its parts' SHA-256, and (S3) their object versions. */
+export interface ArchivedRun {
+  runId: string;
+  pdfSha256: string;
+  metricsSha256: string;
+  pdfVersionId?: string;
+  metricsVersionId?: string;
+}
+
+export function sha256(body: Uint8Array | string): string {
+  return createHash('sha256').update(body).digest('hex');
 }
 
 export interface RecipientState {
@@ -61,6 +81,8 @@ export interface DeliveryRecord {
   forced?: boolean;
   /** Why a send is in doubt (or, for a partial record, why the last re-send failed). */
   evidence?: SendEvidence;
+  /** The archived report this delivery mails (absent in records written before it was kept). */
+  archived?: ArchivedRun;
 }
 
 export type DeliveryOutcome =
@@ -94,21 +116,64 @@ export function assertCompleteReport(reportId: string, period: string, pdf: Uint
   return metrics;
 }
 
-export interface ArchiveInput {
-  archive: Archive;
+/**
+ * `<name>.run.json`, written by `npm run report` after the PDF and metrics.json beside it: the run
+ * that wrote them and their SHA-256. Two runs into the same folder can interleave; this record
+ * says whether the two files on disk are still one run's pair.
+ */
+export interface RunRecord {
+  runId: string;
   reportId: string;
   period: string;
+  locale: string;
+  pdfSha256: string;
+  metricsSha256: string;
+}
+
+/** Checks that the PDF and metrics.json are the pair `run` names; throws ReportIncompleteError if not. */
+export function assertSameRun(runText: string, pdf: Uint8Array, metrics: Uint8Array | string, where: string): RunRecord {
+  let run: RunRecord;
+  try {
+    run = JSON.parse(runText) as RunRecord;
+  } catch (e) {
+    throw new ReportIncompleteError(`${where}: not a run record (${(e as Error).message})`, { cause: e });
+  }
+  if (typeof run?.runId !== 'string' || typeof run.pdfSha256 !== 'string' || typeof run.metricsSha256 !== 'string') {
+    throw new ReportIncompleteError(`${where}: not a run record (runId, pdfSha256, metricsSha256)`);
+  }
+  const wrong = [sha256(pdf) !== run.pdfSha256 ? 'the PDF' : '', sha256(metrics) !== run.metricsSha256 ? 'metrics.json' : ''].filter(Boolean);
+  if (wrong.length) {
+    throw new ReportIncompleteError(
+      `${wrong.join(' and ')} ${wrong.length > 1 ? 'are' : 'is'} not from run ${run.runId} (${where}): another run overwrote ${wrong.length > 1 ? 'them' : 'it'}; run \`npm run report\` again; nothing sent`,
+    );
+  }
+  return run;
+}
+
+/** The report one run produced, to be archived and mailed. */
+export interface ReportParts {
   pdf: Uint8Array;
   metrics: Uint8Array | string;
 }
 
-/** Stores a complete report (metrics.json first, the PDF last) and returns its keys. */
-export async function archiveReport(input: ArchiveInput): Promise<ReportKeys> {
-  assertCompleteReport(input.reportId, input.period, input.pdf, input.metrics);
-  const keys = reportKeys(input.reportId, input.period);
-  await input.archive.put(keys.metrics, input.metrics, 'application/json; charset=utf-8');
-  await input.archive.put(keys.pdf, input.pdf, 'application/pdf');
-  return keys;
+/**
+ * Stores a run's report (metrics.json, the PDF, then run.json naming the run and both parts'
+ * SHA-256). Called by deliverReport only after it won the claim, or for a report with no
+ * recipients (nothing is mailed, so nothing mailed can be overwritten).
+ */
+async function storeReport(archive: Archive, keys: ReportKeys, parts: ReportParts, runId: string): Promise<ArchivedRun> {
+  const meta = { 'run-id': runId };
+  const m = await archive.put(keys.metrics, parts.metrics, 'application/json; charset=utf-8', meta);
+  const p = await archive.put(keys.pdf, parts.pdf, 'application/pdf', meta);
+  const run: ArchivedRun = {
+    runId,
+    pdfSha256: sha256(parts.pdf),
+    metricsSha256: sha256(parts.metrics),
+    ...(p.versionId ? { pdfVersionId: p.versionId } : {}),
+    ...(m.versionId ? { metricsVersionId: m.versionId } : {}),
+  };
+  await archive.put(keys.run, JSON.stringify(run, null, 2), 'application/json', meta);
+  return run;
 }
 
 export interface DeliverInput {
@@ -116,12 +181,18 @@ export interface DeliverInput {
   transport: MailTransport;
   report: ReportIdentity;
   period: string;
+  /**
+   * The PDF and metrics.json this run produced (checked to belong together by the caller). They
+   * are archived only when this run wins the claim; a re-send after a partial delivery mails the
+   * archived report instead, which the earlier recipients got.
+   */
+  parts: ReportParts;
   from: string;
   attachLimitBytes: number;
   linkExpiresSeconds: number;
   /** Send even when a delivery record exists (replaces it). */
   force?: boolean;
-  /** Identifies the run in the delivery record (the execution name on AWS). */
+  /** Identifies the run in the delivery record and run.json (the execution name on AWS). */
   runId: string;
   now?: () => Date;
   log?: Log;
@@ -132,36 +203,46 @@ async function readRecord(archive: Archive, key: string): Promise<DeliveryRecord
   return bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as DeliveryRecord) : null;
 }
 
-/** E-mails the archived report of `period` to the report's recipients, at most once. */
+/** The archived report, checked to be whole and (when the record names them) the bytes it names. */
+async function readArchived(archive: Archive, keys: ReportKeys, reportId: string, period: string, expected: ArchivedRun | undefined, runId: string) {
+  const [pdf, metricsBytes] = await Promise.all([archive.get(keys.pdf), archive.get(keys.metrics)]);
+  const metrics = assertCompleteReport(reportId, period, pdf, metricsBytes);
+  const found: ArchivedRun = { runId, pdfSha256: sha256(pdf!), metricsSha256: sha256(metricsBytes!) };
+  if (expected && (found.pdfSha256 !== expected.pdfSha256 || found.metricsSha256 !== expected.metricsSha256)) {
+    throw new ReportIncompleteError(
+      `report ${reportId} ${period}: the archived PDF or metrics.json is not what run ${expected.runId} archived and mailed (SHA-256 differs); nothing sent`,
+    );
+  }
+  return { pdf: pdf!, metrics, run: expected ?? found };
+}
+
+/**
+ * E-mails the run's report of `period` to the report's recipients, at most once, archiving it
+ * after the claim is won.
+ */
 export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcome> {
   const { archive, transport, report, period } = input;
   const now = input.now ?? (() => new Date());
   const log: Log = input.log ?? (() => {});
   const keys = reportKeys(report.id, period);
 
-  const [pdf, metricsBytes] = await Promise.all([archive.get(keys.pdf), archive.get(keys.metrics)]);
-  const metrics = assertCompleteReport(report.id, period, pdf, metricsBytes);
+  const ownMetrics = assertCompleteReport(report.id, period, input.parts.pdf, input.parts.metrics);
+  try {
+    emailMessages(ownMetrics.locale);
+  } catch (e) {
+    throw new ReportIncompleteError(`report ${report.id} ${period}: ${(e as Error).message}`, { cause: e });
+  }
   if (report.recipients.length === 0) {
-    log('report has no recipients; nothing sent', { reportId: report.id, period });
+    await storeReport(archive, keys, input.parts, input.runId);
+    log('report has no recipients; archived, nothing sent', { reportId: report.id, period });
     return { status: 'no_recipients', keys };
   }
-
-  const message = await composeReportMessage({
-    from: input.from,
-    to: report.recipients,
-    reportTitle: report.title,
-    locale: report.locale,
-    period,
-    metrics,
-    pdf: pdf!,
-    pdfName: keys.pdfName,
-    attachLimitBytes: input.attachLimitBytes,
-    link: () => archive.link(keys.pdf, input.linkExpiresSeconds),
-  });
+  const own: ArchivedRun = { runId: input.runId, pdfSha256: sha256(input.parts.pdf), metricsSha256: sha256(input.parts.metrics) };
+  const messageId = newMessageId(input.from);
 
   const json = (r: DeliveryRecord) => JSON.stringify(r, null, 2);
   const where = locate(archive, keys.delivery);
-  const fresh = (attempt: number, recipients: RecipientState[]): DeliveryRecord => ({
+  const fresh = (attempt: number, recipients: RecipientState[], archived: ArchivedRun): DeliveryRecord => ({
     reportId: report.id,
     period,
     status: 'sending',
@@ -169,10 +250,11 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
     runId: input.runId,
     transport: transport.kind,
     recipients,
-    messageId: message.messageId,
-    attached: message.attached,
+    messageId,
+    attached: false,
     claimedAt: now().toISOString(),
     ...(input.force ? { forced: true } : {}),
+    archived,
   });
   const pendingAll = (attempt: number): RecipientState[] => report.recipients.map((address) => ({ address, status: 'pending', attempt }));
   const inDoubt = (existing: DeliveryRecord | null) =>
@@ -181,18 +263,22 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
         `check whether recipients received it, then re-run with force to send again (record: ${where})`,
     );
 
-  // Claim: who sends, to whom.
+  // Claim: who sends, to whom, and which report. Nothing is archived before the claim is won.
   let record: DeliveryRecord | null = null;
   /** The record to put back if this attempt certainly sent nothing (null: remove it). */
   let before: DeliveryRecord | null = null;
+  /** What is mailed: this run's parts (first attempt, force) or the archived report (a re-send). */
+  let content: { pdf: Uint8Array; metrics: MetricsJson } = { pdf: input.parts.pdf, metrics: ownMetrics };
+  /** True when this run's parts go into the archive once the claim is won. */
+  let store = true;
   if (input.force) {
     before = await readRecord(archive, keys.delivery);
     const attempt = (before?.attempt ?? 0) + 1;
-    record = fresh(attempt, pendingAll(attempt));
+    record = fresh(attempt, pendingAll(attempt), own);
     await archive.put(keys.delivery, json(record), 'application/json');
   } else {
     for (let round = 0; round < 3 && !record; round++) {
-      const first = fresh(1, pendingAll(1));
+      const first = fresh(1, pendingAll(1), own);
       if (await archive.putIfAbsent(keys.delivery, json(first), 'application/json')) {
         record = first;
         break;
@@ -211,11 +297,16 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
         log('every recipient already has it; nothing sent', { reportId: report.id, period, runId: existing.runId });
         return { status: 'already_sent', record: existing, keys };
       }
+      // They get the report the others got: the archived one, still the bytes the record names.
+      const stored = await readArchived(archive, keys, report.id, period, existing.archived, existing.runId);
+      content = stored;
+      store = false;
       const attempt = existing.attempt + 1;
-      const next = fresh(attempt, [
-        ...existing.recipients.filter((r) => r.status === 'accepted'),
-        ...left.map((address): RecipientState => ({ address, status: 'pending', attempt })),
-      ]);
+      const next = fresh(
+        attempt,
+        [...existing.recipients.filter((r) => r.status === 'accepted'), ...left.map((address): RecipientState => ({ address, status: 'pending', attempt }))],
+        stored.run,
+      );
       if (!(await archive.putIfAbsent(keys.deliveryAttempt(attempt), json(next), 'application/json'))) {
         const now2 = await readRecord(archive, keys.delivery);
         if (now2 && now2.attempt === existing.attempt) throw inDoubt(await readRecord(archive, keys.deliveryAttempt(attempt)));
@@ -228,6 +319,45 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
     if (!record) throw inDoubt(await readRecord(archive, keys.delivery));
   }
 
+  /** Nothing was sent: put the record back as it was, so a retry sends. */
+  const release = async (attempt: number, evidence?: SendEvidence) => {
+    if (before) await archive.put(keys.delivery, json({ ...before, attempt, ...(evidence ? { evidence } : {}) }), 'application/json');
+    else await archive.remove(keys.delivery);
+  };
+
+  // The claim is this run's: only now does its report go into the archive.
+  let archived = record.archived!;
+  if (store) {
+    try {
+      archived = await storeReport(archive, keys, input.parts, input.runId);
+    } catch (e) {
+      await release(record.attempt).catch(() => {});
+      throw e instanceof ArchiveError ? e : new ArchiveError(`report ${report.id} ${period}: ${(e as Error).message}`, { cause: e });
+    }
+    log('report archived', { pdfKey: keys.pdf, runId: input.runId, pdfVersionId: archived.pdfVersionId });
+  }
+
+  const title = report.titles?.[content.metrics.locale as Locale] ?? report.title;
+  let message: Awaited<ReturnType<typeof composeReportMessage>>;
+  try {
+    message = await composeReportMessage({
+      from: input.from,
+      to: report.recipients,
+      reportTitle: title,
+      period,
+      metrics: content.metrics,
+      pdf: content.pdf,
+      pdfName: keys.pdfName,
+      attachLimitBytes: input.attachLimitBytes,
+      link: () => archive.link(keys.pdf, input.linkExpiresSeconds, archived.pdfVersionId),
+      messageId,
+    });
+  } catch (e) {
+    await release(record.attempt).catch(() => {});
+    throw e;
+  }
+  record = { ...record, attached: message.attached, archived };
+
   const claimed: DeliveryRecord = record;
   const to = claimed.recipients.filter((r) => r.status === 'pending').map((r) => r.address);
   let result: Awaited<ReturnType<MailTransport['send']>>;
@@ -237,9 +367,7 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
     const evidence: SendEvidence =
       e instanceof TransportError ? e.evidence : { transport: transport.kind, phase: 'request', error: (e as Error).name, message: (e as Error).message };
     if (e instanceof TransportError && e.definite) {
-      // Nothing was sent: put the record back as it was, so a retry sends.
-      if (before) await archive.put(keys.delivery, json({ ...before, attempt: claimed.attempt, evidence }), 'application/json');
-      else await archive.remove(keys.delivery);
+      await release(claimed.attempt, evidence);
       throw new DeliverySendError(`report ${report.id} ${period}: ${e.message}`, { cause: e });
     }
     const doubtful: DeliveryRecord = {

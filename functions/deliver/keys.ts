@@ -11,6 +11,8 @@ export interface ReportKeys {
   pdf: string;
   metrics: string;
   delivery: string;
+  /** Which run the archived PDF and metrics.json came from, with their SHA-256 (written after both). */
+  run: string;
   /** The claim of delivery attempt `n` (n >= 2): created once, so only one run re-sends. */
   deliveryAttempt(n: number): string;
   /** File name of the PDF (also the attachment's name). */
@@ -35,6 +37,7 @@ export function reportKeys(reportId: string, period: string): ReportKeys {
     pdf: prefix + pdfName,
     metrics: `${prefix}metrics.json`,
     delivery: `${prefix}delivery.json`,
+    run: `${prefix}run.json`,
     deliveryAttempt: (n: number) => `${prefix}delivery.attempt-${n}.json`,
     pdfName,
   };

@@ -1,7 +1,9 @@
 /**
- * Archive-and-deliver state: takes the run's metrics.json and PDF from its scratch space, checks
- * they form a complete report, archives them under `reports/<reportId>/<period>/`, then e-mails
- * the report through SES at most once (see ../deliver/deliver.ts).
+ * Archive-and-deliver state: takes the run's metrics.json and PDF from its scratch space
+ * (`work/<runId>/`, so both are of this run), checks they form a complete report, claims the
+ * delivery, and only then archives them under `reports/<reportId>/<period>/` (with the run id) and
+ * e-mails the report through SES at most once (see ../deliver/deliver.ts). A run that finds the
+ * report already delivered leaves the archive as it is.
  *
  * Errors go to the state machine by name: DeliverySendError (nothing sent) is retried;
  * DeliveryInDoubtError (may have been sent, evidence in delivery.json) and PartialDeliveryError
@@ -10,7 +12,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { S3Archive } from '../deliver/archive.js';
-import { archiveReport, deliverReport } from '../deliver/deliver.js';
+import { deliverReport } from '../deliver/deliver.js';
 import { PartialDeliveryError, ReportIncompleteError } from '../deliver/errors.js';
 import { workKeys } from '../deliver/keys.js';
 import type { MailTransport } from '../deliver/transport.js';
@@ -56,13 +58,12 @@ export function createDeliverHandler(deps: DeliverDeps) {
         getBytes(deps.s3, deps.archiveBucket, work.metrics),
         getBytes(deps.s3, deps.archiveBucket, work.pdf),
       ]);
-      const keys = await archiveReport({ archive, reportId: report.id, period: e.period, pdf, metrics });
-      deps.logger.info('report archived', { pdfKey: keys.pdf, bytes: pdf.byteLength });
       const outcome = await deliverReport({
         archive,
         transport: deps.transport,
-        report: { id: report.id, title: report.title, locale: report.locale, recipients: report.recipients },
+        report: { id: report.id, title: report.title, titles: report.titles, recipients: report.recipients },
         period: e.period,
+        parts: { pdf, metrics },
         from: deps.sender,
         attachLimitBytes: deps.attachLimitBytes,
         linkExpiresSeconds: deps.linkExpiresSeconds,
@@ -70,6 +71,7 @@ export function createDeliverHandler(deps: DeliverDeps) {
         runId: e.runId,
         log: (msg, extra) => deps.logger.info(msg, { ...extra }),
       });
+      const keys = outcome.keys;
       if (outcome.status === 'partial') {
         deps.logger.error('report partially delivered', { refused: outcome.refused, deliveryKey: keys.delivery });
         throw new PartialDeliveryError(

@@ -9,7 +9,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalArchive, S3Archive } from '../../functions/deliver/archive.js';
-import { archiveReport, deliverReport, type DeliverInput } from '../../functions/deliver/deliver.js';
+import { deliverReport, type DeliverInput, type ReportParts } from '../../functions/deliver/deliver.js';
 import { DeliveryInDoubtError, DeliverySendError, ReportIncompleteError } from '../../functions/deliver/errors.js';
 import { reportKeys } from '../../functions/deliver/keys.js';
 import { OutboxTransport, SmtpTransport } from '../../functions/deliver/transport.js';
@@ -17,7 +17,12 @@ import { startS3, startSmtp, type LocalS3, type LocalSmtp } from '../infra/suppo
 import { sampleMetrics, tinyPdf } from '../infra/support/fixtures.js';
 
 const BUCKET = 'reports-archive';
-const report = { id: 'monthly-service-review', title: 'Monthly customer service review', locale: 'en', recipients: ['lead@example.com', 'ops@example.com'] };
+const report = {
+  id: 'monthly-service-review',
+  title: 'Monthly customer service review',
+  titles: { ru: 'Ежемесячный обзор клиентского сервиса' },
+  recipients: ['lead@example.com', 'ops@example.com'],
+};
 
 let s3: LocalS3;
 let smtp: LocalSmtp;
@@ -43,12 +48,18 @@ function archive() {
   return new S3Archive({ s3: s3.client, bucket: BUCKET });
 }
 
+/** One run's report: a fresh PDF (random bytes, so two runs differ) and its metrics.json. */
+function parts(period: string, pdf = tinyPdf(), locale = 'en'): ReportParts {
+  return { pdf, metrics: JSON.stringify({ ...sampleMetrics(report.id, period), locale }) };
+}
+
 function input(period: string, over: Partial<DeliverInput> = {}): DeliverInput {
   return {
     archive: archive(),
     transport: new SmtpTransport(smtp.url),
     report,
     period,
+    parts: parts(period),
     from: 'Reports <reports@example.com>',
     attachLimitBytes: 5 * 1024 * 1024,
     linkExpiresSeconds: 3600,
@@ -62,19 +73,16 @@ async function s3Bytes(key: string): Promise<Buffer> {
   return Buffer.from(await r.Body!.transformToByteArray());
 }
 
-async function archived(period: string, pdf = tinyPdf()) {
-  const metrics = JSON.stringify(sampleMetrics(report.id, period));
-  return archiveReport({ archive: archive(), reportId: report.id, period, pdf, metrics });
-}
 
 describe('deliver over SMTP with the archive in S3', () => {
   it('archives under reports/<id>/<period>/ and mails the PDF, which decodes to the archived bytes', async () => {
     // Prepare
     const period = nextPeriod();
-    const keys = await archived(period);
+    const run = parts(period);
     // Act
-    const outcome = await deliverReport(input(period));
+    const outcome = await deliverReport(input(period, { parts: run, runId: 'run-a' }));
     // Assess
+    const keys = outcome.keys;
     expect(keys.pdf).toBe(`reports/${report.id}/${period}/${report.id}-${period}.pdf`);
     expect(outcome.status).toBe('sent');
     expect(smtp.messages).toHaveLength(1);
@@ -89,7 +97,14 @@ describe('deliver over SMTP with the archive in S3', () => {
     expect(att.contentType).toBe('application/pdf');
     expect(Buffer.compare(att.content, await s3Bytes(keys.pdf))).toBe(0);
     const record = JSON.parse((await s3Bytes(keys.delivery)).toString('utf8'));
-    expect(record).toMatchObject({ status: 'sent', reportId: report.id, period, attached: true, messageId: mail.messageId, attempt: 1 });
+    expect(record).toMatchObject({ status: 'sent', reportId: report.id, period, attached: true, messageId: mail.messageId, attempt: 1, runId: 'run-a' });
+    expect(Buffer.compare(await s3Bytes(keys.pdf), Buffer.from(run.pdf))).toBe(0);
+    expect((await s3Bytes(keys.metrics)).toString('utf8')).toBe(run.metrics);
+    const runJson = JSON.parse((await s3Bytes(keys.run)).toString('utf8'));
+    expect(runJson).toMatchObject({ runId: 'run-a', pdfSha256: record.archived.pdfSha256, metricsSha256: record.archived.metricsSha256 });
+    expect(record.archived.runId).toBe('run-a');
+    const head = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: keys.pdf }));
+    expect(head.Metadata?.['run-id']).toBe('run-a');
     expect(record.recipients).toEqual([
       { address: 'lead@example.com', status: 'accepted', attempt: 1 },
       { address: 'ops@example.com', status: 'accepted', attempt: 1 },
@@ -98,7 +113,6 @@ describe('deliver over SMTP with the archive in S3', () => {
 
   it('sends nothing the second time for the same report and period, and again only with force', async () => {
     const period = nextPeriod();
-    await archived(period);
     expect((await deliverReport(input(period))).status).toBe('sent');
 
     const again = await deliverReport(input(period, { runId: 'a-retry' }));
@@ -115,8 +129,7 @@ describe('deliver over SMTP with the archive in S3', () => {
   it('sends a link instead of the PDF when the encoded PDF exceeds the limit, and the link serves the PDF', async () => {
     const period = nextPeriod();
     const pdf = tinyPdf(40_000);
-    await archived(period, pdf);
-    const outcome = await deliverReport(input(period, { attachLimitBytes: 30_000 }));
+    const outcome = await deliverReport(input(period, { attachLimitBytes: 30_000, parts: parts(period, pdf) }));
     expect(outcome.status).toBe('sent');
     const mail = await simpleParser(smtp.messages[0]!.raw);
     expect(mail.attachments).toHaveLength(0);
@@ -130,7 +143,6 @@ describe('deliver over SMTP with the archive in S3', () => {
 
   it('releases the claim when the server refuses the message, so a retry sends it', async () => {
     const period = nextPeriod();
-    await archived(period);
     smtp.failNext = { code: 451, message: 'Try again later' };
     await expect(deliverReport(input(period))).rejects.toBeInstanceOf(DeliverySendError);
     expect(smtp.messages).toHaveLength(0);
@@ -142,7 +154,6 @@ describe('deliver over SMTP with the archive in S3', () => {
 
   it('refuses to send when an earlier attempt never confirmed its send', async () => {
     const period = nextPeriod();
-    await archived(period);
     const claim = { reportId: report.id, period, status: 'sending', runId: 'crashed-run', claimedAt: '2026-11-01T04:00:00.000Z' };
     await archive().put(reportKeys(report.id, period).delivery, JSON.stringify(claim), 'application/json');
     await expect(deliverReport(input(period))).rejects.toThrow(DeliveryInDoubtError);
@@ -150,22 +161,61 @@ describe('deliver over SMTP with the archive in S3', () => {
     expect(smtp.messages).toHaveLength(0);
   });
 
-  it('sends nothing for an incomplete report', async () => {
+  it('sends and archives nothing for an incomplete report', async () => {
     const period = nextPeriod();
     const keys = reportKeys(report.id, period);
-    await archive().put(keys.metrics, JSON.stringify(sampleMetrics(report.id, period)), 'application/json');
-    await expect(deliverReport(input(period))).rejects.toThrow(ReportIncompleteError);
-
-    const truncated = tinyPdf().subarray(0, 200);
-    await archive().put(keys.pdf, truncated, 'application/pdf');
-    await expect(deliverReport(input(period))).rejects.toThrow(/truncated/);
-
-    await archive().put(keys.pdf, tinyPdf(), 'application/pdf');
-    await archive().put(keys.metrics, JSON.stringify(sampleMetrics(report.id, '2020-01')), 'application/json');
-    await expect(deliverReport(input(period))).rejects.toThrow(/not this report and period/);
+    await expect(deliverReport(input(period, { parts: parts(period, new Uint8Array()) }))).rejects.toThrow(ReportIncompleteError);
+    await expect(deliverReport(input(period, { parts: parts(period, tinyPdf().subarray(0, 200)) }))).rejects.toThrow(/truncated/);
+    await expect(deliverReport(input(period, { parts: parts('2020-01') }))).rejects.toThrow(/not this report and period/);
 
     expect(smtp.messages).toHaveLength(0);
     expect(await archive().get(keys.delivery)).toBeNull();
+    expect(await archive().get(keys.pdf)).toBeNull();
+    expect(await archive().get(keys.metrics)).toBeNull();
+  });
+
+  it('a refused re-run leaves the archived PDF and metrics.json byte-identical to what was mailed', async () => {
+    // Prepare: run A is delivered
+    const period = nextPeriod();
+    const a = parts(period);
+    await deliverReport(input(period, { parts: a, runId: 'run-a' }));
+    const keys = reportKeys(report.id, period);
+    const runJsonBefore = await s3Bytes(keys.run);
+    // Act: run B, with other bytes, finds the report sent
+    const b = parts(period, tinyPdf(), 'ru');
+    const outcome = await deliverReport(input(period, { parts: b, runId: 'run-b' }));
+    // Assess
+    expect(outcome.status).toBe('already_sent');
+    expect(smtp.messages).toHaveLength(1);
+    expect(Buffer.compare(await s3Bytes(keys.pdf), Buffer.from(a.pdf))).toBe(0);
+    expect((await s3Bytes(keys.metrics)).toString('utf8')).toBe(a.metrics);
+    expect(Buffer.compare(await s3Bytes(keys.run), runJsonBefore)).toBe(0);
+    expect(JSON.parse((await s3Bytes(keys.delivery)).toString('utf8'))).toMatchObject({ runId: 'run-a', archived: { runId: 'run-a' } });
+  });
+
+  it('a run whose claim finds a send in doubt leaves the archive alone', async () => {
+    // Prepare: a crashed run left its claim; the archive holds nothing yet
+    const period = nextPeriod();
+    const keys = reportKeys(report.id, period);
+    await archive().put(keys.delivery, JSON.stringify({ reportId: report.id, period, status: 'sending', runId: 'crashed-run', claimedAt: '2026-11-01T04:00:00.000Z' }), 'application/json');
+    // Act
+    const e = await deliverReport(input(period)).catch((err) => err);
+    // Assess
+    expect(e).toBeInstanceOf(DeliveryInDoubtError);
+    expect(await archive().get(keys.pdf)).toBeNull();
+    expect(await archive().get(keys.metrics)).toBeNull();
+  });
+
+  it('writes the subject and body in the locale of the report (metrics.json), with the title of that locale', async () => {
+    // Prepare
+    const period = '2026-10';
+    // Act
+    await deliverReport(input(period, { parts: parts(period, tinyPdf(), 'ru') }));
+    // Assess
+    const mail = await simpleParser(smtp.messages[0]!.raw);
+    expect(mail.subject).toBe('Ежемесячный обзор клиентского сервиса: октябрь 2026 г.');
+    expect(mail.text).toContain('Показатели: выполнено 2, под угрозой 1, не выполнено 1.');
+    expect(mail.text).toContain('PDF-файл во вложении.');
   });
 });
 
@@ -176,8 +226,7 @@ describe('deliver locally: folder archive and .eml outbox', () => {
       const local = new LocalArchive(join(dir, 'archive'));
       const period = '2026-10';
       const pdf = tinyPdf();
-      await archiveReport({ archive: local, reportId: report.id, period, pdf, metrics: JSON.stringify(sampleMetrics(report.id, period)) });
-      const base = { ...input(period), archive: local, transport: new OutboxTransport(join(dir, 'outbox')) };
+      const base = { ...input(period, { parts: parts(period, pdf) }), archive: local, transport: new OutboxTransport(join(dir, 'outbox')) };
       expect((await deliverReport(base)).status).toBe('sent');
       expect((await deliverReport(base)).status).toBe('already_sent');
       const files = await readdir(join(dir, 'outbox'));

@@ -16,7 +16,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalArchive, S3Archive } from '../../functions/deliver/archive.js';
-import { archiveReport, deliverReport, type DeliverInput, type DeliveryRecord } from '../../functions/deliver/deliver.js';
+import { deliverReport, sha256, type DeliverInput, type DeliveryRecord, type ReportParts } from '../../functions/deliver/deliver.js';
 import { DeliveryInDoubtError, DeliverySendError, PartialDeliveryError } from '../../functions/deliver/errors.js';
 import { reportKeys, workKeys } from '../../functions/deliver/keys.js';
 import { SesTransport, sesSendClient, SmtpTransport } from '../../functions/deliver/transport.js';
@@ -27,7 +27,7 @@ import { startS3, type LocalS3 } from '../infra/support/localAws.js';
 import { sampleMetrics, tinyPdf } from '../infra/support/fixtures.js';
 
 const REPORT_ID = 'monthly-service-review';
-const report = { id: REPORT_ID, title: 'Monthly customer service review', locale: 'en', recipients: ['lead@example.com', 'gone@example.com'] };
+const report = { id: REPORT_ID, title: 'Monthly customer service review', recipients: ['lead@example.com', 'gone@example.com'] };
 const PERIOD = '2026-03';
 
 /** An SMTP server whose misbehaviour each test picks. */
@@ -113,6 +113,8 @@ let smtp: Smtp;
 let ses: FakeSes;
 let dir: string;
 let archive: LocalArchive;
+/** The report of the run under test. */
+let parts: ReportParts;
 
 beforeAll(async () => {
   [smtp, ses] = await Promise.all([startSmtp(), startSes()]);
@@ -128,7 +130,7 @@ beforeEach(async () => {
   ses.answer = 'ok';
   dir = await mkdtemp(join(tmpdir(), 'deliver-failures-'));
   archive = new LocalArchive(join(dir, 'archive'));
-  await archiveReport({ archive, reportId: REPORT_ID, period: PERIOD, pdf: tinyPdf(), metrics: JSON.stringify(sampleMetrics(REPORT_ID, PERIOD)) });
+  parts = { pdf: tinyPdf(), metrics: JSON.stringify(sampleMetrics(REPORT_ID, PERIOD)) };
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -147,6 +149,7 @@ function input(over: Partial<DeliverInput> = {}): DeliverInput {
     transport: new SmtpTransport(smtp.url),
     report,
     period: PERIOD,
+    parts,
     from: 'Reports <reports@example.com>',
     attachLimitBytes: 5 * 1024 * 1024,
     linkExpiresSeconds: 3600,
@@ -322,8 +325,10 @@ describe('SMTP: a refused recipient is recorded, reported, and the only one sent
     smtp.refuse.add('gone@example.com');
     const pdf = join(dir, 'r.pdf');
     const metrics = join(dir, 'r.metrics.json');
-    await writeFile(pdf, tinyPdf());
-    await writeFile(metrics, JSON.stringify(sampleMetrics(REPORT_ID, PERIOD)));
+    await writeFile(pdf, parts.pdf);
+    await writeFile(metrics, parts.metrics);
+    const run = { runId: 'local-run-1', reportId: REPORT_ID, period: PERIOD, locale: 'en', pdfSha256: sha256(parts.pdf), metricsSha256: sha256(parts.metrics) };
+    await writeFile(join(dir, 'r.run.json'), JSON.stringify(run));
     const out = vi.spyOn(console, 'log').mockImplementation(() => {});
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {

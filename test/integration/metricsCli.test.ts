@@ -17,11 +17,11 @@ const data = writeExports({
 });
 
 describe('npm run metrics', () => {
-  it('writes <out>/<reportId>-<period>.metrics.json and prints its path', () => {
+  it('writes <out>/<reportId>-<period>.<locale>.metrics.json and prints its path', () => {
     const out = mkdtempSync(join(tmpdir(), 'metrics-out-'));
     const r = metricsCli('--data', data, '--period', '2026-10', '--timezone', 'UTC', '--out', out, '--report', 'monthly-service-review');
     expect(r.code).toBe(0);
-    const file = join(out, 'monthly-service-review-2026-10.metrics.json');
+    const file = join(out, 'monthly-service-review-2026-10.en.metrics.json');
     expect(r.stdout.trim()).toBe(file);
     const m = JSON.parse(readFileSync(file, 'utf8'));
     expect(m.indicators.complaint_resolution_median_h).toMatchObject({ value: 24, n: 1 });
@@ -73,7 +73,7 @@ describe.skipIf(!trinoOrSkip())('npm run metrics -- --engine trino', () => {
 
     expect([a.code, b.code], b.stderr).toEqual([0, 0]);
     expect(b.stderr).toContain('trino: loading');
-    const name = 'monthly-service-review-2026-10.metrics.json';
+    const name = 'monthly-service-review-2026-10.en.metrics.json';
     expect(withoutTime(join(trino, name))).toBe(withoutTime(join(duck, name)));
   });
 

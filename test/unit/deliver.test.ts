@@ -1,12 +1,16 @@
 /** S3 conditional-put handling and SES error classification, against mocked AWS clients. */
-import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { simpleParser } from 'mailparser';
 import { SendEmailCommand, SESv2Client, TooManyRequestsException } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { S3Archive } from '../../functions/deliver/archive.js';
 import { base64MimeSize } from '../../functions/deliver/compose.js';
+import { assertSameRun, deliverReport, sha256, type DeliveryRecord } from '../../functions/deliver/deliver.js';
+import { ReportIncompleteError } from '../../functions/deliver/errors.js';
 import { reportKeys, workKeys } from '../../functions/deliver/keys.js';
-import { SesTransport, sesSendClient, TransportError } from '../../functions/deliver/transport.js';
+import { SesTransport, sesSendClient, TransportError, type MailTransport } from '../../functions/deliver/transport.js';
+import { sampleMetrics, tinyPdf } from '../infra/support/fixtures.js';
 
 const s3Mock = mockClient(S3Client);
 const sesMock = mockClient(SESv2Client);
@@ -44,6 +48,86 @@ describe('S3Archive.putIfAbsent', () => {
   it('does not hide other errors', async () => {
     s3Mock.on(PutObjectCommand).rejects(s3Error('AccessDenied', 403));
     await expect(archive().putIfAbsent('k', '{}', 'application/json')).rejects.toThrow(/AccessDenied/);
+  });
+});
+
+describe('deliverReport on a versioned S3 bucket', () => {
+  it('archives after the claim and links the PDF by the version its PutObject created', async () => {
+    // Prepare: every put answers with a version id of its own
+    const versions = new Map([
+      ['reports/r/2026-10/delivery.json', 'v-record'],
+      ['reports/r/2026-10/metrics.json', 'v-metrics'],
+      ['reports/r/2026-10/r-2026-10.pdf', 'v-pdf-7'],
+      ['reports/r/2026-10/run.json', 'v-run'],
+    ]);
+    s3Mock.on(PutObjectCommand).callsFake((input: { Key: string }) => ({ VersionId: versions.get(input.Key) }));
+    const sent: Buffer[] = [];
+    const transport: MailTransport = {
+      kind: 'smtp',
+      send: async (raw, envelope) => {
+        sent.push(raw);
+        return { providerId: 'p-1', accepted: envelope.to, refused: [] };
+      },
+    };
+    const s3 = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' } });
+    const pdf = tinyPdf();
+    // Act
+    const outcome = await deliverReport({
+      archive: new S3Archive({ s3, bucket: 'archive' }),
+      transport,
+      report: { id: 'r', title: 'R', recipients: ['a@example.com'] },
+      period: '2026-10',
+      parts: { pdf, metrics: JSON.stringify(sampleMetrics('r', '2026-10')) },
+      from: 'reports@example.com',
+      attachLimitBytes: 0,
+      linkExpiresSeconds: 600,
+      runId: 'exec-1',
+    });
+    // Assess
+    expect(outcome.status).toBe('sent');
+    const keys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
+    expect(keys).toEqual([
+      'reports/r/2026-10/delivery.json',
+      'reports/r/2026-10/metrics.json',
+      'reports/r/2026-10/r-2026-10.pdf',
+      'reports/r/2026-10/run.json',
+      'reports/r/2026-10/delivery.json',
+    ]);
+    expect(s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input.IfNoneMatch).toBe('*');
+    expect(s3Mock.commandCalls(PutObjectCommand)[2]!.args[0].input.Metadata).toEqual({ 'run-id': 'exec-1' });
+    const mail = await simpleParser(sent[0]!);
+    const url = new URL(/(https:\/\/\S+)/.exec(mail.text ?? '')![1]!);
+    expect(url.pathname).toBe('/reports/r/2026-10/r-2026-10.pdf');
+    expect(url.searchParams.get('versionId')).toBe('v-pdf-7');
+    const record = JSON.parse(String(s3Mock.commandCalls(PutObjectCommand)[4]!.args[0].input.Body)) as DeliveryRecord;
+    expect(record.archived).toEqual({ runId: 'exec-1', pdfSha256: sha256(pdf), metricsSha256: expect.any(String), pdfVersionId: 'v-pdf-7', metricsVersionId: 'v-metrics' });
+    expect(s3Mock.commandCalls(GetObjectCommand)).toHaveLength(0);
+  });
+});
+
+describe('assertSameRun', () => {
+  const pdf = tinyPdf();
+  const metrics = '{"a":1}';
+  const run = (over: object = {}) => JSON.stringify({ runId: 'local-1', pdfSha256: sha256(pdf), metricsSha256: sha256(metrics), ...over });
+
+  it('accepts the pair the run record names', () => {
+    expect(assertSameRun(run(), pdf, metrics, 'x.run.json').runId).toBe('local-1');
+  });
+
+  it('refuses a metrics.json of another run, in one line naming the run and the file', () => {
+    const e = (() => {
+      try {
+        assertSameRun(run(), pdf, '{"a":2}', 'out/x.run.json');
+      } catch (err) {
+        return err as Error;
+      }
+    })();
+    expect(e).toBeInstanceOf(ReportIncompleteError);
+    expect(e!.message).toBe('metrics.json is not from run local-1 (out/x.run.json): another run overwrote it; run `npm run report` again; nothing sent');
+  });
+
+  it('refuses a PDF of another run', () => {
+    expect(() => assertSameRun(run(), tinyPdf(), metrics, 'x.run.json')).toThrow(/^the PDF is not from run local-1/);
   });
 });
 
