@@ -6,10 +6,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAthenaEngine } from '../../functions/engine/athenaEngine.js';
 import { createIngestHandler, type S3Event } from '../../functions/handlers/ingest.js';
 import { CONTRACT } from '../../functions/pipeline/contract.js';
 import { startS3, type LocalS3 } from '../infra/support/localAws.js';
@@ -76,6 +78,24 @@ describe('ingest: raw export -> canonical Parquet', () => {
     expect(pq.rows[0]).toMatchObject({ ticket_id: 'T1', status: 'open', team: 'Support, "Tier 1"', contacts_count: '2', customer_id: null });
     expect(pq.rows[1]).toMatchObject({ ticket_id: 'T2', created_at: 'not a date', contacts_count: 'two', team: 'Line one\r\nline two' });
     expect(pq.rows[2]).toMatchObject({ ticket_id: 'T3', created_at: '2026-10-03', contacts_count: null });
+  });
+
+  it('records beside the curated Parquet which columns the export had, which the Athena engine reads back', async () => {
+    // Prepare: an export of contacts without answered_at and ended_at.
+    await put('raw/contacts/dt=2026-10-06/calls.csv', 'contact_id,queued_at,team,updated_at\nK1,2026-10-06T09:00:00Z,a,2026-10-06T10:00:00Z\n');
+
+    // Act
+    await handler()(event('ObjectCreated:Put', 'raw/contacts/dt=2026-10-06/calls.csv'));
+    const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'curated/contacts/_columns/' }));
+    const athena = createAthenaEngine({ athena: new AthenaClient({ region: 'eu-west-1' }), s3: s3.client, workgroup: 'wg', database: 'db', curatedBucket: BUCKET, curatedPrefix: 'curated' });
+
+    // Assess: one empty marker per column the file had (in the contract), none for the others.
+    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(
+      ['contact_id', 'queued_at', 'team', 'updated_at'].map((c) => `curated/contacts/_columns/${c}`),
+    );
+    expect([...((await athena.columnsPresent!('contacts')) ?? [])].sort()).toEqual(['contact_id', 'queued_at', 'team', 'updated_at']);
+    // A table without markers (ingested before they existed) is "unknown": every column present.
+    expect(await athena.columnsPresent!('invoices')).toBeNull();
   });
 
   it('files an export without a partition under the fixed undated partition, and an empty file as an empty table', async () => {
