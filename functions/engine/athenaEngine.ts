@@ -27,9 +27,9 @@ import {
   type QueryExecution,
   type Row,
 } from '@aws-sdk/client-athena';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { columnMarkerPrefix } from '../ingest/layout.js';
-import { EngineError, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { columnMarkerPrefix, failedMarkerPrefix } from '../ingest/layout.js';
+import { EngineError, type FailedImport, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
 import { TABLES, type TableName } from '../pipeline/contract.js';
 
 export interface AthenaEngineOptions {
@@ -240,8 +240,63 @@ export function createAthenaEngine(opts: AthenaEngineOptions): QueryEngine {
       return found.size ? found : null;
     },
 
+    /**
+     * The markers the ingest function leaves for raw exports it could not normalize
+     * (`<curated>/<table>/_failed/<dt>/<name>.json` = { key, error, at }), oldest dt first. All
+     * markers present count, whatever their dt: they are few, and removed once a file is fixed.
+     */
+    async failedImports(table: TableName): Promise<FailedImport[]> {
+      const markers = failedMarkerPrefix(prefix, table);
+      const clock = stopwatch();
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const t = token;
+        const out = await call(`ListObjectsV2 ${markers}`, table, clock, () =>
+          opts.s3.send(new ListObjectsV2Command({ Bucket: opts.curatedBucket, Prefix: markers, ContinuationToken: t })),
+        );
+        for (const o of out.Contents ?? []) if (o.Key && o.Key.endsWith('.json')) keys.push(o.Key);
+        token = out.NextContinuationToken;
+      } while (token);
+      keys.sort();
+      const found: FailedImport[] = [];
+      for (const key of keys) {
+        const text = await call(`GetObject ${key}`, table, clock, async () => {
+          const r = await opts.s3.send(new GetObjectCommand({ Bucket: opts.curatedBucket, Key: key }));
+          return (await r.Body?.transformToString('utf-8')) ?? '';
+        }).catch((err: unknown) => {
+          // Removed between the listing and the read (the file was fixed meanwhile): not failed.
+          if (err instanceof EngineError && isNotFound(err.cause)) return null;
+          throw err;
+        });
+        if (text === null) continue;
+        found.push(parseFailedMarker(key, markers, text));
+      }
+      return found;
+    },
+
     async close(): Promise<void> {},
   };
+}
+
+function isNotFound(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+}
+
+/** One failed-import marker's content; a marker that is not the expected JSON still counts, named by its key. */
+function parseFailedMarker(key: string, markers: string, text: string): FailedImport {
+  const fallback = key.slice(markers.length).replace(/\.json$/, '');
+  try {
+    const m = JSON.parse(text) as { key?: unknown; error?: unknown };
+    return {
+      file: typeof m.key === 'string' && m.key ? m.key : fallback,
+      error: typeof m.error === 'string' ? m.error : 'unknown error',
+    };
+  } catch {
+    return { file: fallback, error: 'unreadable failed-import marker' };
+  }
 }
 
 /** True for every form in which AWS reports throttling. */

@@ -21,7 +21,21 @@ export interface QueryEngine {
    * present). An optional column that no file has makes the indicators reading it no_data.
    */
   columnsPresent?(table: TableName): Promise<ReadonlySet<string> | null>;
+  /**
+   * The raw exports of a table that the ingest could not normalize (and that were not fixed or
+   * removed since), with the error; their rows are missing from every report. Only engines that
+   * read curated copies implement it (Athena); local engines read the raw files themselves and
+   * stop on one they cannot read.
+   */
+  failedImports?(table: TableName): Promise<FailedImport[]>;
   close(): Promise<void>;
+}
+
+export interface FailedImport {
+  /** The raw export's key. */
+  file: string;
+  /** One line: why it could not be normalized. */
+  error: string;
 }
 
 export class EngineError extends Error {

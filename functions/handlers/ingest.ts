@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Mapping } from '../engine/mappings.js';
-import { columnMarkerPrefix, parseRawKey, type IngestLayout } from '../ingest/layout.js';
+import { columnMarkerPrefix, failedMarkerKey, parseRawKey, type IngestLayout } from '../ingest/layout.js';
 import { normalizeExport, normalizeMapped } from '../ingest/normalize.js';
 
 export interface IngestDeps {
@@ -68,6 +68,24 @@ async function upload(s3: S3Client, bucket: string, key: string, file: string, s
 async function markColumns(s3: S3Client, bucket: string, curatedPrefix: string, table: string, columns: string[]): Promise<void> {
   await Promise.all(
     columns.map((c) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${columnMarkerPrefix(curatedPrefix, table)}${c}`, Body: '' }))),
+  );
+}
+
+/** One line of an error, for the failed-import marker. */
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/\s+/g, ' ').trim().slice(0, 1000);
+}
+
+/** Writes the marker of a raw export that could not be normalized (see failedMarkerKey). */
+async function markFailed(s3: S3Client, bucket: string, markerKey: string, rawKey: string, err: unknown): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: markerKey,
+      Body: JSON.stringify({ key: rawKey, error: oneLine(err), at: new Date().toISOString() }),
+      ContentType: 'application/json; charset=utf-8',
+    }),
   );
 }
 
@@ -129,8 +147,10 @@ export function createIngestHandler(deps: IngestDeps) {
           result.skipped.push({ key, reason: parsed.skip });
           continue;
         }
+        const failedKey = failedMarkerKey(layout.curatedPrefix, parsed);
         if (record.eventName.startsWith('ObjectRemoved')) {
           await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: parsed.curatedKey }));
+          await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: failedKey }));
           logger.info('export removed; curated copy deleted', { key, curatedKey: parsed.curatedKey });
           result.removed.push(parsed.curatedKey);
           continue;
@@ -138,9 +158,21 @@ export function createIngestHandler(deps: IngestDeps) {
         const input = join(work, `${result.normalized.length}-${parsed.name}`);
         const output = `${input}.parquet`;
         await download(s3, bucket, key, input);
-        const { rows, columns } = await normalizeExport({ table: parsed.table, input, output, memoryLimit: deps.memoryLimit });
+        let normalized: { rows: number; columns: string[] };
+        try {
+          normalized = await normalizeExport({ table: parsed.table, input, output, memoryLimit: deps.memoryLimit });
+        } catch (err) {
+          // Recorded for the reports (their data-quality page names the file), then rethrown so
+          // the invocation still fails into the on-failure queue and its alarm.
+          await markFailed(s3, bucket, failedKey, key, err).catch((e: unknown) =>
+            logger.error('could not write the failed-import marker', { key, failedKey, error: String(e) }),
+          );
+          throw err;
+        }
+        const { rows, columns } = normalized;
         await upload(s3, bucket, parsed.curatedKey, output, key, rows);
         await markColumns(s3, bucket, layout.curatedPrefix, parsed.table, columns);
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: failedKey }));
         logger.info('export normalized', { key, curatedKey: parsed.curatedKey, table: parsed.table, dt: parsed.dt, rows });
         result.normalized.push({ key, curatedKey: parsed.curatedKey, rows });
         await rm(input, { force: true });

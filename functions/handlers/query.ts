@@ -37,6 +37,8 @@ export interface QueryDeps {
 export interface QueryResult extends StepEvent {
   metricsKey: string;
   statusCounts: Record<string, number>;
+  /** Raw exports that could not be imported (all tables): above 0, the workflow tells ops. */
+  ingestFailures: number;
 }
 
 export function createQueryHandler(deps: QueryDeps) {
@@ -76,8 +78,13 @@ export function createQueryHandler(deps: QueryDeps) {
         );
         const statusCounts: Record<string, number> = {};
         for (const r of Object.values(metrics.indicators)) statusCounts[r.status] = (statusCounts[r.status] ?? 0) + 1;
-        deps.logger.info('metrics computed', { statusCounts, metricsKey: key });
-        return { ...e, metricsKey: key, statusCounts };
+        const ingestFailures = Object.values(metrics.dataQuality).reduce((n, q) => n + q.failedFiles.length, 0);
+        if (ingestFailures > 0) {
+          const failedFiles = Object.fromEntries(Object.entries(metrics.dataQuality).filter(([, q]) => q.failedFiles.length).map(([t, q]) => [t, q.failedFiles.map((f) => f.file)]));
+          deps.logger.warn('report computed with export files that could not be imported', { ingestFailures, failedFiles });
+        }
+        deps.logger.info('metrics computed', { statusCounts, metricsKey: key, ingestFailures });
+        return { ...e, metricsKey: key, statusCounts, ingestFailures };
       } finally {
         await engine.close();
       }

@@ -40,6 +40,17 @@ const DT_RE = /^dt=(\d{4}-\d{2}-\d{2})$/;
  */
 export const columnMarkerPrefix = (curatedPrefix: string, table: string): string => `${curatedPrefix ? `${curatedPrefix}/` : ''}${table}/_columns/`;
 
+/**
+ * A raw export that could not be normalized leaves a small JSON marker
+ * `<curated>/<table>/_failed/<dt>/<name>.json` = { key, error, at } (removed again when the same key
+ * is later normalized or deleted), so the reports of the period can say that its rows are missing.
+ */
+export const failedMarkerPrefix = (curatedPrefix: string, table: string): string => `${curatedPrefix ? `${curatedPrefix}/` : ''}${table}/_failed/`;
+
+/** The failure marker of one raw export (see failedMarkerPrefix). */
+export const failedMarkerKey = (curatedPrefix: string, raw: Pick<RawExport, 'table' | 'dt' | 'name'>): string =>
+  `${failedMarkerPrefix(curatedPrefix, raw.table)}${raw.dt}/${raw.name}.json`;
+
 /** The raw export a key names, or null (with a reason) when the key is not an export of the contract. */
 export function parseRawKey(key: string, layout: IngestLayout): RawExport | { skip: string } {
   if (!key.startsWith(layout.rawPrefix)) return { skip: `outside ${layout.rawPrefix}` };

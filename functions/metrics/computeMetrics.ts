@@ -3,7 +3,7 @@
  * indicator's formula per period and segment, status against targets, previous, year-ago, trend,
  * breakdowns and data quality → metrics.json (schema.ts).
  */
-import type { QueryEngine, SqlRow } from '../engine/engine.js';
+import type { FailedImport, QueryEngine, SqlRow } from '../engine/engine.js';
 import { STATUS, STATUS_NAMES } from '../engine/tableSql.js';
 import { TABLES, type RejectReason, type SegmentKind, type TableName } from '../pipeline/contract.js';
 import { isoMs, periodRange } from '../pipeline/period.js';
@@ -73,7 +73,7 @@ class TableResult {
   }
 }
 
-function quality(t: TableResult | undefined, present: boolean, missingColumns: string[]): TableQuality {
+function quality(t: TableResult | undefined, present: boolean, missingColumns: string[], failedFiles: FailedImport[]): TableQuality {
   const rejected: Partial<Record<RejectReason, number>> = {};
   let rowsRead = 0;
   let duplicates = 0;
@@ -89,7 +89,7 @@ function quality(t: TableResult | undefined, present: boolean, missingColumns: s
     } else if (st === STATUS.duplicate) duplicates = rows;
     else if (rows > 0) rejected[STATUS_NAMES[st] as RejectReason] = rows;
   }
-  return { present, rowsRead, duplicatesDropped: duplicates, rejected, recordsUsed: used, newestUpdatedAt: newest === null ? null : isoMs(newest), missingColumns };
+  return { present, rowsRead, duplicatesDropped: duplicates, rejected, recordsUsed: used, newestUpdatedAt: newest === null ? null : isoMs(newest), missingColumns, failedFiles };
 }
 
 export async function computeMetrics(o: ComputeOptions): Promise<MetricsJson> {
@@ -114,6 +114,7 @@ export async function computeMetrics(o: ComputeOptions): Promise<MetricsJson> {
     }),
   );
   const missing = await missingColumns(o.engine, present);
+  const failed = await failedImports(o.engine);
 
   /** The formula of `d` for a segment and period index, or no data when a table or column is absent. */
   const evaluate = (d: IndicatorDeclaration, seg: string, i: number): Point => {
@@ -169,7 +170,7 @@ export async function computeMetrics(o: ComputeOptions): Promise<MetricsJson> {
   }
 
   const dataQuality = Object.fromEntries(
-    TABLES.map((t) => [t, quality(results[t], present.has(t), [...missing].filter((qc) => qc.startsWith(`${t}.`)).map((qc) => qc.slice(t.length + 1)))]),
+    TABLES.map((t) => [t, quality(results[t], present.has(t), [...missing].filter((qc) => qc.startsWith(`${t}.`)).map((qc) => qc.slice(t.length + 1)), failed[t])]),
   ) as Record<TableName, TableQuality>;
   const p = periods[last]!;
   return {
@@ -198,4 +199,12 @@ async function missingColumns(engine: QueryEngine, present: Set<TableName>): Pro
     for (const d of INDICATORS) for (const qc of d.reads ?? []) if (qc.startsWith(`${t}.`) && !cols.has(qc.slice(t.length + 1))) out.add(qc);
   }
   return out;
+}
+
+/** The raw exports of each table that could not be imported ([] everywhere when the engine cannot tell). */
+async function failedImports(engine: QueryEngine): Promise<Record<TableName, FailedImport[]>> {
+  const entries = await Promise.all(
+    TABLES.map(async (t) => [t, engine.failedImports ? (await engine.failedImports(t)).map((f) => ({ file: f.file, error: f.error })) : []] as const),
+  );
+  return Object.fromEntries(entries) as Record<TableName, FailedImport[]>;
 }

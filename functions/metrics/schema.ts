@@ -54,6 +54,9 @@ export const TableQualitySchema = z
     recordsUsed: count,
     newestUpdatedAt: instant.nullable(),
     missingColumns: z.array(z.string()).describe('optional columns that no file of the table has (the indicators reading them are no_data)'),
+    failedFiles: z
+      .array(z.object({ file: z.string().min(1), error: z.string() }).strict())
+      .describe('raw exports of the table that could not be imported (their rows are missing from the report); [] when none'),
   })
   .strict();
 

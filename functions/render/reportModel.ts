@@ -111,6 +111,10 @@ export interface TableQualityModel {
   missingColumns: string[];
   /** The sentence naming those columns and the indicators they silence; null when none is missing. */
   missingColumnsText: string | null;
+  /** Raw exports of the table that could not be imported (their rows are missing from the report). */
+  failedFiles: string[];
+  /** The sentence naming those files; null when none failed. */
+  failedFilesText: string | null;
 }
 
 export interface StatusCount {
@@ -298,6 +302,10 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
             ...(silenced.length ? [t('labels.dqMissingColumnsNoData', { names: silenced.join(t('labels.listSeparator')), count: silenced.length })] : []),
           ].join(t('labels.sentenceSeparator'))
         : null;
+      const failedFiles = (q.failedFiles ?? []).map((f) => f.file);
+      const failedFilesText = failedFiles.length
+        ? t('labels.dqFailedFiles', { table: name, files: failedFiles.join(t('labels.listSeparator')), count: failedFiles.length })
+        : null;
       return {
         table,
         name,
@@ -316,13 +324,19 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
         warning,
         missingColumns,
         missingColumnsText,
+        failedFiles,
+        failedFilesText,
       };
     });
     const reasons = REJECT_REASONS.filter((r) => tables.some((tb) => (metrics.dataQuality[tb.table].rejected[r] ?? 0) > 0)).map((r) => ({
       reason: t(`reasons.${r}`),
       counts: tables.map((tb) => (metrics.dataQuality[tb.table].present ? formatInt(metrics.dataQuality[tb.table].rejected[r] ?? 0, locale) : EMPTY)),
     }));
-    const warnings = [...tables.flatMap((x) => (x.warning ? [x.warning] : [])), ...tables.flatMap((x) => (x.missingColumnsText ? [x.missingColumnsText] : []))];
+    const warnings = [
+      ...tables.flatMap((x) => (x.failedFilesText ? [x.failedFilesText] : [])),
+      ...tables.flatMap((x) => (x.warning ? [x.warning] : [])),
+      ...tables.flatMap((x) => (x.missingColumnsText ? [x.missingColumnsText] : [])),
+    ];
     return { tables, reasons, staleAfterDays: report.staleAfterDays, warnings };
   }
 

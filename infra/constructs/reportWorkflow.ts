@@ -1,5 +1,6 @@
 /**
- * The report state machine: resolve period -> query (Athena) -> render -> archive and deliver.
+ * The report state machine: resolve period -> query (Athena) -> [ops warning when raw exports of
+ * the data failed to import] -> render -> archive and deliver.
  * Each state has its own retry policy for the errors a retry can cure, with exponential backoff;
  * any error that is left ends in one SNS notice to ops and a failed execution. Mail is sent only
  * by the last state, which runs only after a complete report exists.
@@ -75,7 +76,34 @@ export class ReportWorkflow extends Construct {
       { errors: ['DeliverySendError', 'ArchiveError'], interval: Duration.seconds(30), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL },
     ]);
 
-    const definition = resolvePeriod.next(query).next(render).next(deliver).next(new sfn.Succeed(this, 'Delivered'));
+    render.next(deliver).next(new sfn.Succeed(this, 'Delivered'));
+
+    // Raw exports the ingest could not import leave their rows out of the report: the report says
+    // so on its data-quality page, and ops are told once per run (the run itself goes on).
+    const notifyIngestFailures = new tasks.SnsPublish(this, 'NotifyIngestFailures', {
+      topic: props.opsTopic,
+      subject: 'report produced with failed export files',
+      message: sfn.TaskInput.fromObject({
+        reportId: sfn.JsonPath.stringAt('$.reportId'),
+        period: sfn.JsonPath.stringAt('$.period'),
+        ingestFailures: sfn.JsonPath.numberAt('$.ingestFailures'),
+        execution: sfn.JsonPath.executionName,
+        note: 'Some raw export files could not be imported (see the ingest on-failure queue and the <curated>/<table>/_failed/ markers); their rows are missing from this report. Fix or remove the files, then re-run the report.',
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    notifyIngestFailures.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
+    // A warning that cannot be published does not stop the report (its data-quality page says it too).
+    notifyIngestFailures.addCatch(render, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
+    notifyIngestFailures.next(render);
+    const checkIngestFailures = new sfn.Choice(this, 'IngestFailuresFound')
+      .when(
+        sfn.Condition.and(sfn.Condition.isPresent('$.ingestFailures'), sfn.Condition.isNumeric('$.ingestFailures'), sfn.Condition.numberGreaterThan('$.ingestFailures', 0)),
+        notifyIngestFailures,
+      )
+      .otherwise(render);
+
+    const definition = resolvePeriod.next(query).next(checkIngestFailures);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,

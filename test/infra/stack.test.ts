@@ -56,8 +56,20 @@ describe('state machine', () => {
   it('runs resolve period -> query -> render -> archive and deliver, in that order', () => {
     const d = definition();
     const order: string[] = [];
-    for (let s: string | undefined = d.StartAt; s; s = d.States[s]!.Next) order.push(s);
-    expect(order).toEqual(['ResolvePeriod', 'QueryMetrics', 'RenderReport', 'ArchiveAndDeliver', 'Delivered']);
+    // A Choice is followed along its Default (no failed export files).
+    for (let s: string | undefined = d.StartAt; s; s = d.States[s]!.Next ?? (d.States[s] as { Default?: string }).Default) order.push(s);
+    expect(order).toEqual(['ResolvePeriod', 'QueryMetrics', 'IngestFailuresFound', 'RenderReport', 'ArchiveAndDeliver', 'Delivered']);
+  });
+
+  it('tells ops through the same SNS topic when the query reports failed export files, then renders anyway', () => {
+    const d = definition();
+    const choice = d.States['IngestFailuresFound'] as unknown as { Type: string; Choices: { Next: string }[]; Default: string };
+    expect(choice.Type).toBe('Choice');
+    expect(choice.Choices.map((c) => c.Next)).toEqual(['NotifyIngestFailures']);
+    expect(choice.Default).toBe('RenderReport');
+    const warn = d.States['NotifyIngestFailures'] as unknown as { Type: string; Next: string; Parameters: { TopicArn: unknown; Subject: string } };
+    expect(warn).toMatchObject({ Type: 'Task', Next: 'RenderReport', Parameters: { Subject: 'report produced with failed export files' } });
+    expect(warn.Parameters.TopicArn).toEqual((d.States['NotifyOps'] as unknown as { Parameters: { TopicArn: unknown } }).Parameters.TopicArn);
   });
 
   it('retries each task with backoff and sends every error to ops through SNS, then fails', () => {

@@ -93,6 +93,12 @@ function failing(...faults: Fault[]): Record<string, TaskHandler> {
   return h;
 }
 
+/** The states a run enters up to and including `state` when the query reports no failed export file. */
+const enteredUpTo = (state: TaskName) => {
+  const path = [...TASKS.slice(0, 2), 'IngestFailuresFound', ...TASKS.slice(2)];
+  return path.slice(0, path.indexOf(state) + 1);
+};
+
 const callsOf = (x: Execution, state: string) => x.calls.filter((c) => c.state === state);
 const eventsOf = (x: Execution, type: string, state?: string) => x.events.filter((e) => e.type === type && (!state || e.state?.name === state));
 const published = (x: Execution) => callsOf(x, 'NotifyOps').filter((c) => !c.error);
@@ -109,9 +115,11 @@ beforeAll(() => {
 describe('the deployed definition, as the interpreter sees it', () => {
   it('resolves every Task to the function or service it invokes in the deployed stack', () => {
     const expected = Object.fromEntries(TASKS.map((t) => [t, placeholderArn('AWS::Lambda::Function', FUNCTION_OF[t])]));
-    expect(sm.resources).toEqual({ ...expected, NotifyOps: SNS_PUBLISH });
-    const publish = sm.definition.States['NotifyOps'] as unknown as { Parameters: { TopicArn: string } };
-    expect(publish.Parameters.TopicArn).toBe(OPS_TOPIC);
+    expect(sm.resources).toEqual({ ...expected, NotifyOps: SNS_PUBLISH, NotifyIngestFailures: SNS_PUBLISH });
+    for (const name of ['NotifyOps', 'NotifyIngestFailures']) {
+      const publish = sm.definition.States[name] as unknown as { Parameters: { TopicArn: string } };
+      expect(publish.Parameters.TopicArn, name).toBe(OPS_TOPIC);
+    }
   });
 
   it('declares exactly the retries exercised below (each error, with its MaxAttempts)', () => {
@@ -132,7 +140,7 @@ describe('success path', () => {
     expect(x.status).toBe('SUCCEEDED');
     expect(x.calls.map((c) => c.state)).toEqual([...TASKS]);
     expect(x.calls.map((c) => c.resource)).toEqual(TASKS.map((t) => placeholderArn('AWS::Lambda::Function', FUNCTION_OF[t])));
-    expect(eventsOf(x, 'StateEntered').map((e) => e.state!.name)).toEqual([...TASKS, 'Delivered']);
+    expect(eventsOf(x, 'StateEntered').map((e) => e.state!.name)).toEqual([...enteredUpTo('ArchiveAndDeliver'), 'Delivered']);
     expect(x.calls[0]!.input).toEqual({ start: START, runId: 'run-ok' });
     const resolved = { reportId: 'monthly-service-review', period: '2026-10', timezone: 'Europe/Moscow', force: false, runId: 'run-ok' };
     expect(x.calls[1]!.input).toEqual(resolved);
@@ -140,6 +148,61 @@ describe('success path', () => {
     expect(x.output).toMatchObject({ ...resolved, delivered: true });
     expect(eventsOf(x, 'StateRetried')).toEqual([]);
     expect(callsOf(x, 'NotifyOps')).toEqual([]);
+    expect(x.calls.filter((c) => c.resource === SNS_PUBLISH)).toEqual([]);
+  });
+});
+
+describe('a report produced with failed export files', () => {
+  /** The stand-ins, with the query reporting `ingestFailures`. */
+  const withFailures = (ingestFailures: number | undefined) => {
+    const h = standIns();
+    const query = placeholderArn('AWS::Lambda::Function', FUNCTION_OF.QueryMetrics);
+    const ok = h[query]!;
+    h[query] = async (input, call) => ({ ...((await ok(input, call)) as Record<string, never>), ...(ingestFailures === undefined ? {} : { ingestFailures }) });
+    return h;
+  };
+  const publishes = (x: Execution) => x.calls.filter((c) => c.resource === SNS_PUBLISH && !c.error);
+
+  it('publishes exactly one warning to ops (report, period, count) and still renders and delivers', async () => {
+    const x = await execute(sm, START, withFailures(2), { executionName: 'run-warn' });
+
+    expect(x.status).toBe('SUCCEEDED');
+    expect(publishes(x)).toHaveLength(1);
+    expect(callsOf(x, 'NotifyIngestFailures')).toHaveLength(1);
+    expect(callsOf(x, 'NotifyOps')).toEqual([]);
+    expect(publishes(x)[0]!.input).toMatchObject({
+      TopicArn: OPS_TOPIC,
+      Subject: 'report produced with failed export files',
+      Message: { reportId: 'monthly-service-review', period: '2026-10', ingestFailures: 2, execution: 'run-warn' },
+    });
+    expect(x.calls.filter((c) => c.resource !== SNS_PUBLISH).map((c) => c.state)).toEqual([...TASKS]);
+    expect(eventsOf(x, 'StateEntered').map((e) => e.state!.name)).toEqual(['ResolvePeriod', 'QueryMetrics', 'IngestFailuresFound', 'NotifyIngestFailures', 'RenderReport', 'ArchiveAndDeliver', 'Delivered']);
+    // The publish result is discarded: render gets the query's output unchanged.
+    expect(callsOf(x, 'RenderReport')[0]!.input).toMatchObject({ metricsKey: 'work/test-run/metrics.json', ingestFailures: 2 });
+    expect(callsOf(x, 'RenderReport')[0]!.input).not.toHaveProperty('MessageId');
+    expect(x.output).toMatchObject({ delivered: true });
+  });
+
+  it.each([0, undefined])('publishes nothing when ingestFailures is %s', async (ingestFailures) => {
+    const x = await execute(sm, START, withFailures(ingestFailures), { executionName: 'run-clean' });
+
+    expect(x.status).toBe('SUCCEEDED');
+    expect(publishes(x)).toEqual([]);
+    expect(x.calls.map((c) => c.state)).toEqual([...TASKS]);
+  });
+
+  it('still delivers when the warning cannot be published (retried, then passed over)', async () => {
+    const h = withFailures(1);
+    h[SNS_PUBLISH] = () => {
+      throw named('SNS.KMSAccessDeniedException');
+    };
+    const x = await execute(sm, START, h, { executionName: 'run-warn' });
+
+    expect(x.status).toBe('SUCCEEDED');
+    expect(callsOf(x, 'NotifyIngestFailures')).toHaveLength(4);
+    expect(callsOf(x, 'NotifyOps')).toEqual([]);
+    expect(callsOf(x, 'ArchiveAndDeliver')).toHaveLength(1);
+    expect(callsOf(x, 'RenderReport')[0]!.input).toMatchObject({ metricsKey: 'work/test-run/metrics.json', ingestFailures: 1 });
   });
 });
 
@@ -159,7 +222,7 @@ function expectOneOpsNotice(x: Execution, state: TaskName, error: string, messag
   // Nothing after the failed state ran: in particular no delivery after a failure upstream.
   const after = TASKS.slice(TASKS.indexOf(state) + 1);
   for (const t of after) expect(callsOf(x, t), `${t} after ${state} failed`).toEqual([]);
-  expect(eventsOf(x, 'StateEntered').map((e) => e.state!.name)).toEqual([...TASKS.slice(0, TASKS.indexOf(state) + 1), 'NotifyOps', 'ReportFailed']);
+  expect(eventsOf(x, 'StateEntered').map((e) => e.state!.name)).toEqual([...enteredUpTo(state), 'NotifyOps', 'ReportFailed']);
 }
 
 const retriedCases = TASKS.flatMap((t) => Object.entries(RETRIED[t]).map(([error, max]) => ({ state: t, error, max })));

@@ -317,6 +317,7 @@ describe.skipIf(!trino)('athenaEngine over Athena answers produced by Trino', ()
         recordsUsed: 1204,
         newestUpdatedAt: '2026-10-31T00:00:00.000Z',
         missingColumns: [],
+        failedFiles: [],
       });
     });
   });

@@ -126,4 +126,46 @@ describe('ingest: raw export -> canonical Parquet', () => {
     await put('raw/orders/dt=2026-10-06/bad.csv', 'order_id,updated_at\nO1,2026-10-01\n');
     await expect(handler()(event('ObjectCreated:Put', 'raw/orders/dt=2026-10-06/bad.csv'))).rejects.toThrow(/orders.*bad\.csv.*ordered_at/);
   });
+
+  it('leaves a failed-import marker for an export it cannot normalize, still throws, and removes the marker once the file is fixed', async () => {
+    // Prepare: an export of orders without the required ordered_at.
+    const raw = 'raw/orders/dt=2026-10-07/broken.csv';
+    const marker = { Bucket: BUCKET, Key: 'curated/orders/_failed/2026-10-07/broken.csv.json' };
+    await put(raw, 'order_id,updated_at\nO1,2026-10-01\n');
+
+    // Act + Assess: the handler still fails (so the on-failure queue gets the event) ...
+    await expect(handler()(event('ObjectCreated:Put', raw))).rejects.toThrow(/ordered_at/);
+    // ... and the marker names the raw key and the error, on one line.
+    const body = JSON.parse(await (await s3.client.send(new GetObjectCommand(marker))).Body!.transformToString()) as { key: string; error: string; at: string };
+    expect(body.key).toBe(raw);
+    expect(body.error).toMatch(/ordered_at/);
+    expect(body.error).not.toContain('\n');
+    expect(new Date(body.at).toISOString()).toBe(body.at);
+    const athena = createAthenaEngine({ athena: new AthenaClient({ region: 'eu-west-1' }), s3: s3.client, workgroup: 'wg', database: 'db', curatedBucket: BUCKET, curatedPrefix: 'curated' });
+    // (The export of the test before is still failed: its marker stays.)
+    const failedOf = async () => (await athena.failedImports!('orders')).filter((f) => f.file.startsWith('raw/orders/dt=2026-10-07/'));
+    expect(await failedOf()).toEqual([{ file: raw, error: body.error }]);
+
+    // Act: the fixed file is uploaded again under the same key.
+    await put(raw, 'order_id,ordered_at,updated_at\nO1,2026-10-01,2026-10-01\n');
+    const out = await handler()(event('ObjectCreated:Put', raw));
+
+    // Assess: normalized, and the marker is gone.
+    expect(out.normalized).toHaveLength(1);
+    await expect(s3.client.send(new HeadObjectCommand(marker))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    expect(await failedOf()).toEqual([]);
+    expect((await athena.failedImports!('orders')).map((f) => f.file)).toEqual(['raw/orders/dt=2026-10-06/bad.csv']);
+  });
+
+  it('removes the failed-import marker when the raw export is removed', async () => {
+    const raw = 'raw/orders/dt=2026-10-08/broken.csv';
+    const marker = { Bucket: BUCKET, Key: 'curated/orders/_failed/2026-10-08/broken.csv.json' };
+    await put(raw, 'order_id,updated_at\nO1,2026-10-01\n');
+    await expect(handler()(event('ObjectCreated:Put', raw))).rejects.toThrow();
+    await s3.client.send(new HeadObjectCommand(marker));
+
+    await handler()(event('ObjectRemoved:Delete', raw));
+
+    await expect(s3.client.send(new HeadObjectCommand(marker))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+  });
 });

@@ -32,7 +32,7 @@ const trendOf = (values: (number | null)[]) => TREND_PERIODS.map((period, i) => 
  */
 function smallMetrics(): MetricsJson {
   const seg = (value: number, n: number, status: SegmentResult['status']): SegmentResult => ({ value, n, status, lowSample: false, previous: null, yearAgo: null, trend: trendOf([]) });
-  const tbl = (over: Partial<TableQuality> = {}): TableQuality => ({ present: true, rowsRead: 1000, duplicatesDropped: 0, rejected: {}, recordsUsed: 1000, newestUpdatedAt: '2026-10-31T18:00:00.000Z', missingColumns: [], ...over });
+  const tbl = (over: Partial<TableQuality> = {}): TableQuality => ({ present: true, rowsRead: 1000, duplicatesDropped: 0, rejected: {}, recordsUsed: 1000, newestUpdatedAt: '2026-10-31T18:00:00.000Z', missingColumns: [], failedFiles: [], ...over });
   const ind = (over: Partial<IndicatorResult> & Pick<IndicatorResult, 'unit' | 'direction' | 'category'>): IndicatorResult => ({
     value: null, n: 0, status: 'no_data', lowSample: true, previous: null, yearAgo: null, trend: trendOf([]), target: null, warn: null, ...over,
   }); // prettier-ignore

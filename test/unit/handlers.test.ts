@@ -89,12 +89,24 @@ function athenaBackedByTrino(): AthenaOverTrino {
   return backend;
 }
 
-function curatedListing(present: string[]) {
+function curatedListing(present: string[], failed: Record<string, { key: string; error: string }[]> = {}) {
+  const markers = new Map<string, { key: string; error: string }>(Object.entries(failed).flatMap(([t, fs]) => fs.map((f, i) => [`curated/${t}/_failed/2026-10-2${i}/f${i}.csv.json`, f] as const)));
   s3Mock.on(ListObjectsV2Command).callsFake(async (input: { Prefix: string }) => {
     // No column markers: every column counts as present (this fixture's files have them all).
     if (input.Prefix.includes('/_columns/')) return { KeyCount: 0 };
+    // Failed-import markers: only those given.
+    if (input.Prefix.includes('/_failed/')) {
+      const keys = [...markers.keys()].filter((k) => k.startsWith(input.Prefix));
+      return { KeyCount: keys.length, Contents: keys.map((Key) => ({ Key })) };
+    }
     const table = input.Prefix.split('/')[1]!;
     return present.includes(table) ? { KeyCount: 1, Contents: [{ Key: `${input.Prefix}dt=2026-10-31/a.csv.parquet` }] } : { KeyCount: 0 };
+  });
+  s3Mock.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
+    const m = markers.get(input.Key);
+    if (!m) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    const text = JSON.stringify({ ...m, at: '2026-10-21T00:00:00.000Z' });
+    return { Body: { transformToString: async () => text } };
   });
   s3Mock.on(PutObjectCommand).resolves({});
 }
@@ -136,13 +148,36 @@ describe.skipIf(!trino)('query step (Athena mocked, its answers from Trino)', ()
     const written = JSON.parse(String(put.Body)) as MetricsJson;
     expect(written).toEqual(expected);
     expect(written.dataQuality.tickets).toMatchObject({ present: true, rowsRead: 16, duplicatesDropped: 1, recordsUsed: 14, rejected: { bad_value: 1 } });
-    expect(out).toMatchObject({ reportId: 'ops-review', period: '2026-10', runId: 'run-1', metricsKey: 'work/run-1/metrics.json' });
+    expect(out).toMatchObject({ reportId: 'ops-review', period: '2026-10', runId: 'run-1', metricsKey: 'work/run-1/metrics.json', ingestFailures: 0 });
     const paged = athenaMock.commandCalls(GetQueryResultsCommand).filter((c) => c.args[0].input.NextToken);
     expect(paged.length).toBeGreaterThan(0);
     const starts = athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
     expect(starts).toHaveLength(2); // one query per present table
     expect(starts.every((s) => s.WorkGroup === 'reports-wg' && s.QueryExecutionContext?.Database === 'crm')).toBe(true);
     expect(backend.trinoQueryIds()).toHaveLength(2); // …each run on Trino
+  });
+
+  it('lists the export files the ingest could not import in metrics.json and counts them in its output', async () => {
+    // Prepare: two failed tickets exports and one failed customers export, as the ingest leaves them.
+    backend = athenaBackedByTrino();
+    curatedListing(['tickets', 'customers'], {
+      tickets: [
+        { key: 'raw/tickets/dt=2026-10-20/a.csv', error: 'tickets: a.csv has no column "ticket_id"' },
+        { key: 'raw/tickets/dt=2026-10-21/b.csv', error: 'not a CSV' },
+      ],
+      customers: [{ key: 'raw/customers/c.csv', error: 'bad gzip' }],
+    });
+    // Act
+    const out = await queryHandler(waitForTrino)({ reportId: 'ops-review', period: '2026-10', runId: 'run-4', force: false });
+    // Assess
+    expect(out.ingestFailures).toBe(3);
+    const written = JSON.parse(String(s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input.Body)) as MetricsJson;
+    expect(written.dataQuality.tickets.failedFiles).toEqual([
+      { file: 'raw/tickets/dt=2026-10-20/a.csv', error: 'tickets: a.csv has no column "ticket_id"' },
+      { file: 'raw/tickets/dt=2026-10-21/b.csv', error: 'not a CSV' },
+    ]);
+    expect(written.dataQuality.customers.failedFiles).toEqual([{ file: 'raw/customers/c.csv', error: 'bad gzip' }]);
+    expect(written.dataQuality.orders.failedFiles).toEqual([]);
   });
 
   it("fails with Athena's reason when a query FAILED, and writes nothing", async () => {

@@ -106,6 +106,7 @@ describeEngines('accessibility: contacts answered and abandoned (UTC, P = 2026-1
       recordsUsed: 9,
       newestUpdatedAt: U.replace('Z', '.000Z'),
       missingColumns: [],
+      failedFiles: [],
     });
     expectPoint(m.segments.channel['chat']!['answer_speed_avg_s'], [45, 2], 'C12 newest version answered');
   });

@@ -217,6 +217,7 @@ describeEngines('data quality: dedup, validation, counts', (engine) => {
       newestUpdatedAt: '2026-10-20T08:00:00.123Z',
       // Every optional column an indicator reads is in at least one file (x.csv), though not in part.csv.
       missingColumns: [],
+      failedFiles: [],
     });
     expectIdentity(m.dataQuality.tickets, 'tickets');
     // Q2's older valid version is not used: only Q1 Q11 Q12 Q13 Q15 count (Q14's newest version is September).
@@ -234,6 +235,7 @@ describeEngines('data quality: dedup, validation, counts', (engine) => {
       recordsUsed: 8,
       newestUpdatedAt: '2026-10-03T00:00:00.000Z',
       missingColumns: [],
+      failedFiles: [],
     });
     expectIdentity(m.dataQuality.surveys, 'surveys');
     expectIndicator(m, 'csat_pct', { value: 50, n: 2, status: 'missed' });
@@ -254,6 +256,7 @@ describeEngines('data quality: dedup, validation, counts', (engine) => {
       recordsUsed: 5,
       newestUpdatedAt: '2026-10-03T00:00:00.000Z',
       missingColumns: [],
+      failedFiles: [],
     });
     expectIdentity(m.dataQuality.orders, 'orders');
     expectIndicator(m, 'order_fill_rate_pct', { value: 70, n: 5, status: 'missed' });

@@ -92,11 +92,12 @@ describeEngines('catalog and no_data', (engine) => {
     };
     for (const t of Object.keys(TABLE_HEADERS)) {
       const empty = { rowsRead: 0, duplicatesDropped: 0, rejected: {}, recordsUsed: 0, newestUpdatedAt: null };
-      expect(mAbsent.dataQuality[t as 'tickets'], t).toEqual({ present: false, ...empty, missingColumns: [] });
+      expect(mAbsent.dataQuality[t as 'tickets'], t).toEqual({ present: false, ...empty, missingColumns: [], failedFiles: [] });
       expect({ ...mEmpty.dataQuality[t as 'tickets'], missingColumns: [...mEmpty.dataQuality[t as 'tickets'].missingColumns].sort() }, t).toEqual({
         present: true,
         ...empty,
         missingColumns: missing[t],
+        failedFiles: [],
       });
     }
   });

@@ -49,7 +49,7 @@ function segment(value: number, n: number, status: Status, lowSample = false): S
 }
 
 function table(over: Partial<TableQuality> = {}): TableQuality {
-  return { present: true, rowsRead: 1000, duplicatesDropped: 0, rejected: {}, recordsUsed: 1000, newestUpdatedAt: '2026-10-31T20:00:00.000Z', missingColumns: [], ...over };
+  return { present: true, rowsRead: 1000, duplicatesDropped: 0, rejected: {}, recordsUsed: 1000, newestUpdatedAt: '2026-10-31T20:00:00.000Z', missingColumns: [], failedFiles: [], ...over };
 }
 
 function metrics(indicators: Record<string, IndicatorResult>, over: Partial<MetricsJson> = {}): MetricsJson {
@@ -502,6 +502,39 @@ describe('buildReportModel: data quality', () => {
     const sentence = 'Tickets: no file has the column reopened_count. Shown as no data for that reason: Reopen rate.';
     expect(model.dataQuality.warnings).toEqual([sentence]);
     expect(model.highlights[3]!.items).toEqual([{ text: sentence, tone: 'bad' }]);
+  });
+
+  it.each([
+    ['en', 'Orders: the export file raw/orders/dt=2026-10-07/broken.csv could not be imported, so its rows are missing from this report.'],
+    ['zh-CN', '订单：1 个导出文件未能导入（raw/orders/dt=2026-10-07/broken.csv），其数据行未包含在本报告中。'],
+    ['ru', 'Заказы: файл выгрузки raw/orders/dt=2026-10-07/broken.csv не удалось загрузить, поэтому его строк нет в этом отчёте.'],
+  ] as [Locale, string][])('names a failed export file and says its rows are missing, on the data-quality page and in the highlights, in %s', (locale, sentence) => {
+    const failedFiles = [{ file: 'raw/orders/dt=2026-10-07/broken.csv', error: 'orders: bad.csv lacks the required column ordered_at' }];
+    const m = metrics(one, { dataQuality: { ...metrics({}).dataQuality, orders: table({ failedFiles }) } });
+
+    const model = buildReportModel(m, reportOf(ids), locale);
+
+    const orders = model.dataQuality.tables.find((x) => x.table === 'orders')!;
+    expect([orders.failedFiles, orders.failedFilesText]).toEqual([['raw/orders/dt=2026-10-07/broken.csv'], sentence]);
+    expect(model.dataQuality.warnings).toEqual([sentence]);
+    expect(model.highlights[3]!.items).toEqual([{ text: sentence, tone: 'bad' }]);
+  });
+
+  it('names several failed files of one table in one sentence, and none for a table without', () => {
+    const failedFiles = [
+      { file: 'raw/tickets/dt=2026-10-03/a.csv', error: 'x' },
+      { file: 'raw/tickets/dt=2026-10-09/b.csv', error: 'y' },
+    ];
+    const m = metrics(one, { dataQuality: { ...metrics({}).dataQuality, tickets: table({ failedFiles }) } });
+
+    const model = buildReportModel(m, reportOf(ids), 'en');
+
+    expect(model.dataQuality.tables.map((x) => x.failedFilesText)).toEqual([
+      'Tickets: 2 export files could not be imported (raw/tickets/dt=2026-10-03/a.csv, raw/tickets/dt=2026-10-09/b.csv), so their rows are missing from this report.',
+      null, null, null, null, null, null,
+    ]);
+    const ru = buildReportModel(m, reportOf(ids), 'ru').dataQuality.tables[0]!.failedFilesText;
+    expect(ru).toBe('Обращения: 2 файла выгрузки не удалось загрузить (raw/tickets/dt=2026-10-03/a.csv, raw/tickets/dt=2026-10-09/b.csv), поэтому их строк нет в этом отчёте.');
   });
 
   it('marks a table stale when its newest record is older than staleAfterDays before the end', () => {

@@ -45,7 +45,7 @@ export function sampleMetrics(reportId: string, period: string): MetricsJson {
     yearAgo: null,
     trend,
   });
-  const table = { present: true, rowsRead: 120, duplicatesDropped: 0, rejected: {}, recordsUsed: 120, newestUpdatedAt: '2026-10-31T12:00:00.000Z', missingColumns: [] };
+  const table = { present: true, rowsRead: 120, duplicatesDropped: 0, rejected: {}, recordsUsed: 120, newestUpdatedAt: '2026-10-31T12:00:00.000Z', missingColumns: [], failedFiles: [] };
   return {
     schemaVersion: 1,
     reportId,
