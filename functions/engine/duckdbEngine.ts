@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CONTRACT, TABLES, type TableName } from '../pipeline/contract.js';
 import { EngineError, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
-import { ExportError, canonicalColumnsIn, canonicalSelect, emptySelect, fileFault, listExportFiles, rawSelect } from './exportReader.js';
+import { ExportError, canonicalSelect, emptySelect, fileFault, listExportFiles, rawSelect } from './exportReader.js';
 import type { Mapping } from './mappings.js';
 import { quoteIdent } from './tableSql.js';
 import { DUCKDB_COMPAT_SQL } from './trinoCompat.js';
@@ -83,8 +83,9 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
         columns.set(table, m.columns);
       } else {
         files[table] = listExportFiles(join(dataDir, table), dataDir);
-        select = await canonicalSelect(conn, table, files[table], dataDir);
-        columns.set(table, await canonicalColumnsIn(conn, table, files[table], dataDir));
+        const c = await canonicalSelect(conn, table, files[table], dataDir);
+        select = c.select;
+        columns.set(table, c.columns);
       }
       if (files[table].length) present.add(table);
       await conn.run(`CREATE VIEW ${table} AS ${select ?? emptySelect(table)}`);

@@ -165,11 +165,6 @@ async function readCsvHead(file: string, root?: string): Promise<CsvHead | null>
   }
 }
 
-/** The header row of a CSV file (its first non-blank line, BOM stripped, names trimmed), or null for a file with no header. */
-export async function readCsvHeader(file: string): Promise<string[] | null> {
-  return (await readCsvHead(file))?.columns ?? null;
-}
-
 /** Decompresses a whole .gz file, keeping nothing: an ExportError when it is truncated or not gzip. */
 async function checkGzip(file: string, root?: string): Promise<void> {
   if (statSync(file).size === 0) return; // an empty file: no rows
@@ -203,26 +198,17 @@ interface FileGroup extends FileInfo {
   files: string[];
 }
 
-/** What each connection has learnt of each file (null: no header), so a file is checked once per engine. */
-const fileInfos = new WeakMap<DuckDBConnection, Map<string, FileInfo | null>>();
-
+/** A file's columns (null: no header), read and checked once: each engine groups its files once. */
 async function fileInfo(conn: DuckDBConnection, file: string, root?: string): Promise<FileInfo | null> {
-  let known = fileInfos.get(conn);
-  if (!known) fileInfos.set(conn, (known = new Map()));
-  if (known.has(file)) return known.get(file)!;
   const format = fileFormat(file)!;
-  let info: FileInfo | null;
-  if (format === 'csv') {
-    const head = await readCsvHead(file, root);
-    // The header alone does not show a gzip file cut short after it; DuckDB would read what is there.
-    if (isGzip(file)) await checkGzip(file, root);
-    info = head && { format, columns: head.columns, types: head.columns.map(() => 'VARCHAR'), skip: head.skip };
-  } else {
+  if (format === 'parquet') {
     const schema = await readParquetSchema(conn, file, root);
-    info = { format, columns: schema.map((c) => c.name), types: schema.map((c) => c.type), skip: 0 };
+    return { format, columns: schema.map((c) => c.name), types: schema.map((c) => c.type), skip: 0 };
   }
-  known.set(file, info);
-  return info;
+  const head = await readCsvHead(file, root);
+  // The header alone does not show a gzip file cut short after it; DuckDB would read what is there.
+  if (isGzip(file)) await checkGzip(file, root);
+  return head && { format, columns: head.columns, types: head.columns.map(() => 'VARCHAR'), skip: head.skip };
 }
 
 async function groupFiles(conn: DuckDBConnection, files: string[], root?: string): Promise<FileGroup[]> {
@@ -269,33 +255,32 @@ function groupColumn(g: FileGroup, i: number): string {
 
 /**
  * A SELECT giving the canonical columns of `table` (all VARCHAR, contract order) from its export
- * files; columns matched by name, case-insensitively. Throws ExportError naming table, file and
- * column when a file lacks a required column. Returns null when no file has a header (no rows).
+ * files, columns matched by name, case-insensitively (null when no file has a header: no rows),
+ * and the canonical columns at least one file has. Throws ExportError naming table, file and
+ * column when a file lacks a required column.
  */
-export async function canonicalSelect(conn: DuckDBConnection, table: TableName, files: string[], root = ''): Promise<string | null> {
+export async function canonicalSelect(
+  conn: DuckDBConnection,
+  table: TableName,
+  files: string[],
+  root?: string,
+): Promise<{ select: string | null; columns: Set<string> }> {
   const def = CONTRACT[table];
   const parts: string[] = [];
-  for (const g of await groupFiles(conn, files, root || undefined)) {
+  const columns = new Set<string>();
+  for (const g of await groupFiles(conn, files, root)) {
     const lower = g.columns.map((c) => c.toLowerCase());
     const select = def.columns.map((col) => {
       const i = lower.indexOf(col.name);
       if (i < 0 && col.required) {
-        const file = root ? relative(root, g.files[0]!) : g.files[0]!;
-        throw new ExportError(`${table}: ${file} has no column "${col.name}" (required by the data contract)`);
+        throw new ExportError(`${table}: ${displayName(root, g.files[0]!)} has no column "${col.name}" (required by the data contract)`);
       }
+      if (i >= 0) columns.add(col.name);
       return `${i < 0 ? 'CAST(NULL AS VARCHAR)' : groupColumn(g, i)} AS ${quoteIdent(col.name)}`;
     });
     parts.push(`SELECT ${select.join(', ')} FROM ${groupSource(g)}`);
   }
-  return parts.length ? parts.join('\nUNION ALL\n') : null;
-}
-
-/** The canonical columns of `table` that at least one of its export files has (by header or Parquet schema). */
-export async function canonicalColumnsIn(conn: DuckDBConnection, table: TableName, files: string[], root?: string): Promise<Set<string>> {
-  const names = new Set(CONTRACT[table].columns.map((c) => c.name));
-  const found = new Set<string>();
-  for (const g of await groupFiles(conn, files, root)) for (const c of g.columns) if (names.has(c.toLowerCase())) found.add(c.toLowerCase());
-  return found;
+  return { select: parts.length ? parts.join('\nUNION ALL\n') : null, columns };
 }
 
 /** A SELECT of every column of some raw (foreign) export files, lower-cased names, all VARCHAR. */
