@@ -120,13 +120,12 @@ export async function computeMetrics(o: ComputeOptions): Promise<MetricsJson> {
   const evaluate = (d: IndicatorDeclaration, seg: string, i: number): Point => {
     if (!tablesOf(d).every((t) => present.has(t))) return { value: null, n: 0 };
     if ((d.reads ?? []).some((qc) => missing.has(qc))) return { value: null, n: 0 };
-    const refs = plans;
     const args: Record<string, InputValues<string>> = {};
     for (const [key, inp] of Object.entries(d.inputs)) {
       const t = results[inp.table]!;
       const row = t.row(seg, inp.anchor, i);
       const v: Record<string, unknown> = { n: row?.['rows_n'] ?? 0, before: (k: number) => t.before(inp.anchor, k) };
-      const measures = refs[inp.table].refs.get(d.id)?.[key] ?? {};
+      const measures = plans[inp.table].refs.get(d.id)?.[key] ?? {};
       for (const [name, ref] of Object.entries(measures) as [string, MeasureRef][]) {
         const r = t.row(seg, ref.anchor, i);
         v[name] = ref.kind === 'median' ? (r?.[ref.column] ?? null) : (r?.[ref.column] ?? 0);
@@ -140,14 +139,10 @@ export async function computeMetrics(o: ComputeOptions): Promise<MetricsJson> {
   const trendIdx = Array.from({ length: TREND }, (_, k) => last - TREND + 1 + k);
   /** value, n, previous, year-ago and trend of `d` over one segment (or all). */
   const history = (d: IndicatorDeclaration, seg: string) => {
-    const cur = evaluate(d, seg, last);
-    return {
-      value: cur.value,
-      n: cur.n,
-      previous: evaluate(d, seg, last - 1).value,
-      yearAgo: evaluate(d, seg, last - TREND).value,
-      trend: trendIdx.map((i) => ({ period: periods[i]!.id, ...evaluate(d, seg, i) })),
-    };
+    const trend = trendIdx.map((i) => ({ period: periods[i]!.id, ...evaluate(d, seg, i) }));
+    // The trend ends with P and P-1: they are the value and the previous value.
+    const cur = trend[TREND - 1]!;
+    return { value: cur.value, n: cur.n, previous: trend[TREND - 2]!.value, yearAgo: evaluate(d, seg, last - TREND).value, trend };
   };
 
   const indicators: Record<string, IndicatorResult> = {};
@@ -160,8 +155,8 @@ export async function computeMetrics(o: ComputeOptions): Promise<MetricsJson> {
       const values = new Set<string>();
       for (const t of tablesOf(d)) for (const v of results[t]?.segmentValues[kind] ?? []) values.add(v);
       for (const v of [...values].sort()) {
-        if (evaluate(d, segKey(kind, v), last).n === 0) continue; // listed only where the population in P is not empty
         const s = history(d, segKey(kind, v));
+        if (s.n === 0) continue; // listed only where the population in P is not empty
         const js = judge(d, s.value, s.n, o.targets, o.period);
         const entry: SegmentResult = { value: s.value, n: s.n, status: js.status, lowSample: js.lowSample, previous: s.previous, yearAgo: s.yearAgo, trend: s.trend };
         (segments[kind][v] ??= {})[d.id] = entry;
