@@ -7,12 +7,11 @@
  * tolerance. Every suite runs on both engines (describeEngines): embedded DuckDB over the folder,
  * and the local Trino over the same folder normalized as the AWS ingest does it.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { QueryEngine } from '../../functions/engine/engine.js';
 import { type TargetsConfig } from '../../functions/pipeline/targets.js';
+import { writeExports } from '../helpers/fixtures.js';
 import { describeEngines, openEngine, type EngineName } from '../support/engines.js';
 import { computeMetrics } from '../../functions/metrics/computeMetrics.js';
 import { parseMetricsJson, type MetricsJson, type SegmentResult as SegmentValue, type TrendPoint } from '../../functions/metrics/schema.js';
@@ -36,12 +35,7 @@ export interface Fixture {
 
 /** Writes files[relativePath] = content under a fresh temp folder and opens the engine on it. */
 export async function openFixture(files: Record<string, string | Buffer>, engineName: EngineName = 'duckdb'): Promise<Fixture> {
-  const root = mkdtempSync(join(tmpdir(), 'indicators-spec-'));
-  for (const [rel, content] of Object.entries(files)) {
-    const p = join(root, rel);
-    mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, content);
-  }
+  const root = writeExports(files);
   let engine: QueryEngine;
   try {
     engine = await openEngine(engineName, root);
