@@ -157,6 +157,21 @@ export function createAthenaEngine(opts: AthenaEngineOptions): QueryEngine {
     return rows;
   }
 
+  /** Every key under `keyPrefix` in the curated bucket, page by page. */
+  async function listKeys(keyPrefix: string, label: string, clock: Stopwatch): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const t = token;
+      const out = await call(`ListObjectsV2 ${keyPrefix}`, label, clock, () =>
+        opts.s3.send(new ListObjectsV2Command({ Bucket: opts.curatedBucket, Prefix: keyPrefix, ContinuationToken: t })),
+      );
+      for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = out.NextContinuationToken;
+    } while (token);
+    return keys;
+  }
+
   async function hasFiles(table: TableName): Promise<boolean> {
     // Data files live in dt= partitions (beside them: the column markers, which are not data).
     const tablePrefix = prefix ? `${prefix}/${table}/dt=` : `${table}/dt=`;
@@ -226,17 +241,7 @@ export function createAthenaEngine(opts: AthenaEngineOptions): QueryEngine {
      */
     async columnsPresent(table: TableName): Promise<ReadonlySet<string> | null> {
       const markers = columnMarkerPrefix(prefix, table);
-      const clock = stopwatch();
-      const found = new Set<string>();
-      let token: string | undefined;
-      do {
-        const t = token;
-        const out = await call(`ListObjectsV2 ${markers}`, table, clock, () =>
-          opts.s3.send(new ListObjectsV2Command({ Bucket: opts.curatedBucket, Prefix: markers, ContinuationToken: t })),
-        );
-        for (const o of out.Contents ?? []) if (o.Key) found.add(o.Key.slice(markers.length));
-        token = out.NextContinuationToken;
-      } while (token);
+      const found = new Set((await listKeys(markers, table, stopwatch())).map((k) => k.slice(markers.length)));
       return found.size ? found : null;
     },
 
@@ -248,17 +253,7 @@ export function createAthenaEngine(opts: AthenaEngineOptions): QueryEngine {
     async failedImports(table: TableName): Promise<FailedImport[]> {
       const markers = failedMarkerPrefix(prefix, table);
       const clock = stopwatch();
-      const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const t = token;
-        const out = await call(`ListObjectsV2 ${markers}`, table, clock, () =>
-          opts.s3.send(new ListObjectsV2Command({ Bucket: opts.curatedBucket, Prefix: markers, ContinuationToken: t })),
-        );
-        for (const o of out.Contents ?? []) if (o.Key && o.Key.endsWith('.json')) keys.push(o.Key);
-        token = out.NextContinuationToken;
-      } while (token);
-      keys.sort();
+      const keys = (await listKeys(markers, table, clock)).filter((k) => k.endsWith('.json')).sort();
       const found: FailedImport[] = [];
       for (const key of keys) {
         const text = await call(`GetObject ${key}`, table, clock, async () => {
