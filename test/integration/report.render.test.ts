@@ -15,6 +15,7 @@ import { familyCoverage } from '../../functions/render/fonts.js';
 import { buildReportModel, renderReport, RenderTimeoutError, type ReportModel } from '../../functions/render/renderReport.js';
 import { copyTemplates } from '../support/templatesCopy.js';
 import { normalizeSpace, readPdf, type PdfInfo } from './support/pdfText.js';
+import { metricsDocument, segmentEntry, tableQuality, trendOf as trendPoints } from '../support/metricsObjects.js';
 import { type IndicatorResult, type MetricsJson, type SegmentResult, type TableQuality } from '../../functions/metrics/schema.js';
 
 const fixture = (): MetricsJson => JSON.parse(readFileSync(new URL('../fixtures/metrics.sample.json', import.meta.url), 'utf8'));
@@ -22,8 +23,7 @@ const titles: Record<Locale, string> = { en: 'Monthly customer service review', 
 const reportFor = (locale: Locale) => ReportDefSchema.parse({ id: 'monthly-service-review', title: titles[locale], organisation: 'Northwind Trading', locale, timezone: 'Europe/Moscow' });
 const EVIL_TEAM = '<script>alert("pwned")</script>';
 
-const TREND_PERIODS = ['2025-11', '2025-12', '2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10'];
-const trendOf = (values: (number | null)[]) => TREND_PERIODS.map((period, i) => ({ period, value: values[i] ?? null, n: 500 }));
+const trendOf = (values: (number | null)[]) => trendPoints(values, 500);
 
 /**
  * A small metrics.json written by hand: the two accessibility indicators with team and channel
@@ -31,44 +31,40 @@ const trendOf = (values: (number | null)[]) => TREND_PERIODS.map((period, i) => 
  * reopened_count. Its figures as they must print are in SMALL_EXPECTED.
  */
 function smallMetrics(): MetricsJson {
-  const seg = (value: number, n: number, status: SegmentResult['status']): SegmentResult => ({ value, n, status, lowSample: false, previous: null, yearAgo: null, trend: trendOf([]) });
-  const tbl = (over: Partial<TableQuality> = {}): TableQuality => ({ present: true, rowsRead: 1000, duplicatesDropped: 0, rejected: {}, recordsUsed: 1000, newestUpdatedAt: '2026-10-31T18:00:00.000Z', missingColumns: [], failedFiles: [], ...over });
+  const seg = (value: number, n: number, status: SegmentResult['status']): SegmentResult => ({ ...segmentEntry(value, n, status), trend: trendOf([]) });
+  const tbl = (over: Partial<TableQuality> = {}): TableQuality => tableQuality({ newestUpdatedAt: '2026-10-31T18:00:00.000Z', ...over });
   const ind = (over: Partial<IndicatorResult> & Pick<IndicatorResult, 'unit' | 'direction' | 'category'>): IndicatorResult => ({
     value: null, n: 0, status: 'no_data', lowSample: true, previous: null, yearAgo: null, trend: trendOf([]), target: null, warn: null, ...over,
   }); // prettier-ignore
-  return {
-    schemaVersion: 1,
-    reportId: 'monthly-service-review',
-    locale: 'en',
-    period: { id: '2026-10', timezone: 'Europe/Moscow', start: '2026-09-30T21:00:00.000Z', end: '2026-10-31T21:00:00.000Z' },
-    generatedAt: '2026-11-01T04:00:00.000Z',
-    indicators: {
+  return metricsDocument(
+    {
       first_response_sla_pct: ind({ unit: '%', direction: 'higher', category: 'responsiveness', value: 87.9367, n: 3034, status: 'at_risk', lowSample: false, previous: 87.3736, yearAgo: 71.0372, target: 90, warn: 80, trend: trendOf([80, 81, 83, 84, 85, 85, 86, 86, 87, 87, 87.3736, 87.9367]) }),
       answer_speed_avg_s: ind({ unit: 's', direction: 'lower', category: 'accessibility', value: 37.5754, n: 4435, status: 'at_risk', lowSample: false, previous: 39.1721, yearAgo: 54.6994, target: 30, warn: 60, trend: trendOf([49.3, 60.2, 46.6, 37.1, 35.6, 30.8, 29.9, 31.2, 33.4, 35.0, 39.1721, 37.5754]) }),
       abandon_rate_pct: ind({ unit: '%', direction: 'lower', category: 'accessibility', value: 2.7839, n: 4562, status: 'met', lowSample: false, previous: 3.3066, yearAgo: 5.5628, target: 5, warn: 8, trend: trendOf([7.6, 9.8, 6.1, 4.8, 3.5, 3.6, 2.9, 2.8, 2.8, 3.0, 3.3066, 2.7839]) }),
       reopen_rate_pct: ind({ unit: '%', direction: 'lower', category: 'quality', target: 5, warn: 8 }),
     },
-    segments: {
-      team: {
-        Billing: { answer_speed_avg_s: seg(30.8108, 700, 'at_risk'), abandon_rate_pct: seg(1.3, 709, 'met') },
-        'Logistics & Returns': { answer_speed_avg_s: seg(58.9412, 945, 'at_risk'), abandon_rate_pct: seg(4.8338, 993, 'met') },
+    {
+      segments: {
+        team: {
+          Billing: { answer_speed_avg_s: seg(30.8108, 700, 'at_risk'), abandon_rate_pct: seg(1.3, 709, 'met') },
+          'Logistics & Returns': { answer_speed_avg_s: seg(58.9412, 945, 'at_risk'), abandon_rate_pct: seg(4.8338, 993, 'met') },
+        },
+        channel: {
+          social: { answer_speed_avg_s: seg(66.4449, 499, 'missed'), abandon_rate_pct: seg(1.9646, 509, 'met') },
+          phone: { answer_speed_avg_s: seg(28.8, 2535, 'met'), abandon_rate_pct: seg(2.8, 2609, 'met') },
+        },
       },
-      channel: {
-        social: { answer_speed_avg_s: seg(66.4449, 499, 'missed'), abandon_rate_pct: seg(1.9646, 509, 'met') },
-        phone: { answer_speed_avg_s: seg(28.8, 2535, 'met'), abandon_rate_pct: seg(2.8, 2609, 'met') },
+      dataQuality: {
+        tickets: tbl({ missingColumns: ['reopened_count'] }),
+        surveys: tbl(),
+        orders: tbl(),
+        complaints: tbl(),
+        invoices: tbl(),
+        customers: tbl(),
+        contacts: tbl({ rowsRead: 61920, duplicatesDropped: 1920, rejected: { missing_key: 120, bad_value: 480 }, recordsUsed: 59400 }),
       },
     },
-    dataQuality: {
-      tickets: tbl({ missingColumns: ['reopened_count'] }),
-      surveys: tbl(),
-      orders: tbl(),
-      complaints: tbl(),
-      invoices: tbl(),
-      customers: tbl(),
-      contacts: tbl({ rowsRead: 61920, duplicatesDropped: 1920, rejected: { missing_key: 120, bad_value: 480 }, recordsUsed: 59400 }),
-    },
-    settings: { minSample: 30, sla: { firstResponseHours: 8, complaintResolutionHours: 72 } },
-  };
+  );
 }
 const SMALL_INDICATORS = ['first_response_sla_pct', 'answer_speed_avg_s', 'abandon_rate_pct', 'reopen_rate_pct'];
 

@@ -9,16 +9,13 @@ import type { IndicatorResult, MetricsJson, SegmentResult, Status, TableQuality 
 import { ReportDefSchema, type Locale } from '../../functions/pipeline/reportsConfig.js';
 import { formatChange, formatInt, formatPeriod, formatTick, formatValue } from '../../functions/render/format.js';
 import { buildReportModel } from '../../functions/render/reportModel.js';
+import { metricsDocument, segmentEntry, tableQuality, trendOf } from '../support/metricsObjects.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hand-made metrics.json parts
 
-const TREND_PERIODS = ['2025-11', '2025-12', '2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10'];
 
 /** Twelve trend points, P-11 … P: the given values (null where absent), n 100 each. */
-function trend(values: (number | null)[] = []): IndicatorResult['trend'] {
-  return TREND_PERIODS.map((period, i) => ({ period, value: values[i] ?? null, n: 100 }));
-}
 
 interface Kind {
   unit: Unit;
@@ -41,30 +38,7 @@ const KIND: Record<string, Kind> = {
 };
 
 function indicator(id: string, over: Partial<IndicatorResult> = {}): IndicatorResult {
-  return { value: null, n: 0, status: 'no_data', lowSample: true, previous: null, yearAgo: null, trend: trend(), target: null, warn: null, ...KIND[id]!, ...over };
-}
-
-function segment(value: number, n: number, status: Status, lowSample = false): SegmentResult {
-  return { value, n, status, lowSample, previous: null, yearAgo: null, trend: trend() };
-}
-
-function table(over: Partial<TableQuality> = {}): TableQuality {
-  return { present: true, rowsRead: 1000, duplicatesDropped: 0, rejected: {}, recordsUsed: 1000, newestUpdatedAt: '2026-10-31T20:00:00.000Z', missingColumns: [], failedFiles: [], ...over };
-}
-
-function metrics(indicators: Record<string, IndicatorResult>, over: Partial<MetricsJson> = {}): MetricsJson {
-  return {
-    schemaVersion: 1,
-    reportId: 'monthly-service-review',
-    locale: 'en',
-    period: { id: '2026-10', timezone: 'Europe/Moscow', start: '2026-09-30T21:00:00.000Z', end: '2026-10-31T21:00:00.000Z' },
-    generatedAt: '2026-11-01T04:00:00.000Z',
-    indicators,
-    segments: { team: {}, channel: {} },
-    dataQuality: { tickets: table(), surveys: table(), orders: table(), complaints: table(), invoices: table(), customers: table(), contacts: table() },
-    settings: { minSample: 30, sla: { firstResponseHours: 8, complaintResolutionHours: 72 } },
-    ...over,
-  };
+  return { value: null, n: 0, status: 'no_data', lowSample: true, previous: null, yearAgo: null, trend: trendOf(), target: null, warn: null, ...KIND[id]!, ...over };
 }
 
 /** A report showing only `ids` (so metrics.json needs only those). */
@@ -81,7 +55,7 @@ const ANSWER_SPEED = indicator('answer_speed_avg_s', {
   yearAgo: 54.699,
   target: 30,
   warn: 60,
-  trend: trend([49.3, 60.2, 46.6, 37.1, 35.6, 30.8, 29.9, 31.2, 33.4, 35.0, 39.172, 37.575]),
+  trend: trendOf([49.3, 60.2, 46.6, 37.1, 35.6, 30.8, 29.9, 31.2, 33.4, 35.0, 39.172, 37.575]),
 });
 const ABANDON = indicator('abandon_rate_pct', { value: 2.7839, n: 4562, status: 'met', lowSample: false, previous: 3.3066, yearAgo: 5.5628, target: 5, warn: 8 });
 
@@ -193,7 +167,7 @@ describe('buildReportModel: indicators and categories', () => {
     const all = Object.fromEntries([...ids].reverse().map((id) => [id, indicator('csat_pct')]));
     const report = ReportDefSchema.parse({ id: 'monthly-service-review', title: 'Monthly review', timezone: 'Europe/Moscow' });
 
-    const model = buildReportModel(metrics(all), report, 'en');
+    const model = buildReportModel(metricsDocument(all), report, 'en');
 
     expect(model.categories.map((c) => [c.id, c.name, c.indicators.length])).toEqual([
       ['responsiveness', 'Responsiveness', 4],
@@ -213,7 +187,7 @@ describe('buildReportModel: indicators and categories', () => {
     ['zh-CN', '可及性', '平均应答时间', '放弃率'],
     ['ru', 'Доступность', 'Среднее время ожидания ответа', 'Доля потерянных вызовов'],
   ] as [Locale, string, string, string][])('names the accessibility category and its indicators in %s', (locale, category, speed, abandon) => {
-    const m = metrics({ answer_speed_avg_s: ANSWER_SPEED, abandon_rate_pct: ABANDON });
+    const m = metricsDocument({ answer_speed_avg_s: ANSWER_SPEED, abandon_rate_pct: ABANDON });
 
     const model = buildReportModel(m, reportOf(['answer_speed_avg_s', 'abandon_rate_pct']), locale);
 
@@ -221,7 +195,7 @@ describe('buildReportModel: indicators and categories', () => {
   });
 
   it('shows the two accessibility indicators as wide cards, since both have breakdowns', () => {
-    const m = metrics({ answer_speed_avg_s: ANSWER_SPEED, abandon_rate_pct: ABANDON });
+    const m = metricsDocument({ answer_speed_avg_s: ANSWER_SPEED, abandon_rate_pct: ABANDON });
 
     const [accessibility] = buildReportModel(m, reportOf(['answer_speed_avg_s', 'abandon_rate_pct']), 'en').categories;
 
@@ -230,7 +204,7 @@ describe('buildReportModel: indicators and categories', () => {
   });
 
   it('keeps only the indicators a report lists, and only their categories', () => {
-    const m = metrics({ csat_pct: indicator('csat_pct'), abandon_rate_pct: ABANDON, ticket_volume: indicator('ticket_volume') });
+    const m = metricsDocument({ csat_pct: indicator('csat_pct'), abandon_rate_pct: ABANDON, ticket_volume: indicator('ticket_volume') });
 
     const model = buildReportModel(m, reportOf(['csat_pct', 'abandon_rate_pct']), 'en');
 
@@ -239,7 +213,7 @@ describe('buildReportModel: indicators and categories', () => {
   });
 
   it('formats every figure of an indicator card in seconds', () => {
-    const m = metrics({ answer_speed_avg_s: ANSWER_SPEED });
+    const m = metricsDocument({ answer_speed_avg_s: ANSWER_SPEED });
 
     const asa = buildReportModel(m, reportOf(['answer_speed_avg_s']), 'en').indicators.answer_speed_avg_s!;
 
@@ -265,7 +239,7 @@ describe('buildReportModel: indicators and categories', () => {
   });
 
   it('formats the trend points and captions the chart with the twelve months', () => {
-    const m = metrics({ answer_speed_avg_s: ANSWER_SPEED });
+    const m = metricsDocument({ answer_speed_avg_s: ANSWER_SPEED });
 
     const asa = buildReportModel(m, reportOf(['answer_speed_avg_s']), 'ru').indicators.answer_speed_avg_s!;
 
@@ -274,7 +248,7 @@ describe('buildReportModel: indicators and categories', () => {
   });
 
   it('shows a missing year-ago value as a dash', () => {
-    const m = metrics({ abandon_rate_pct: { ...ABANDON, yearAgo: null } });
+    const m = metricsDocument({ abandon_rate_pct: { ...ABANDON, yearAgo: null } });
 
     const out = buildReportModel(m, reportOf(['abandon_rate_pct']), 'en').indicators.abandon_rate_pct!;
 
@@ -283,7 +257,7 @@ describe('buildReportModel: indicators and categories', () => {
 
   it('takes the status from metrics.json as it is, without judging the value again', () => {
     // 2.8% is well under the 5% target, but the metrics stage said "missed": the page says so too.
-    const m = metrics({ abandon_rate_pct: { ...ABANDON, status: 'missed' } });
+    const m = metricsDocument({ abandon_rate_pct: { ...ABANDON, status: 'missed' } });
 
     const out = buildReportModel(m, reportOf(['abandon_rate_pct']), 'en').indicators.abandon_rate_pct!;
 
@@ -291,7 +265,7 @@ describe('buildReportModel: indicators and categories', () => {
   });
 
   it('never shows a target for a neutral indicator, even when metrics.json carries one', () => {
-    const m = metrics({ ticket_volume: indicator('ticket_volume', { value: 3019, n: 3019, status: 'no_target', target: 100, warn: 200 }) });
+    const m = metricsDocument({ ticket_volume: indicator('ticket_volume', { value: 3019, n: 3019, status: 'no_target', target: 100, warn: 200 }) });
 
     const out = buildReportModel(m, reportOf(['ticket_volume']), 'en').indicators.ticket_volume!;
 
@@ -299,7 +273,7 @@ describe('buildReportModel: indicators and categories', () => {
   });
 
   it('marks a low-sample figure only when it has a value', () => {
-    const m = metrics({
+    const m = metricsDocument({
       servqual_gap_responsiveness: indicator('servqual_gap_responsiveness', { value: -0.6087, n: 23, lowSample: true, status: 'missed', target: 0, warn: -0.5 }),
       reopen_rate_pct: indicator('reopen_rate_pct', { value: null, n: 0, lowSample: true, status: 'no_data' }),
     });
@@ -312,7 +286,7 @@ describe('buildReportModel: indicators and categories', () => {
 
 describe('buildReportModel: definitions', () => {
   it('defines the first-response SLA by the deadline falling in the period, with the SLA hours', () => {
-    const m = metrics({ first_response_sla_pct: indicator('first_response_sla_pct') });
+    const m = metricsDocument({ first_response_sla_pct: indicator('first_response_sla_pct') });
 
     const d = buildReportModel(m, reportOf(['first_response_sla_pct']), 'en').indicators.first_response_sla_pct!.definition;
 
@@ -327,7 +301,7 @@ describe('buildReportModel: definitions', () => {
     ['zh-CN', '解决截止时间（提出时间 + 72 小时）落在本期内的投诉。'],
     ['ru', 'Жалобы, у которых срок решения (подача + 72 ч) приходится на период.'],
   ] as [Locale, string][])('defines the complaint SLA population by the deadline falling in the period in %s', (locale, population) => {
-    const m = metrics({ complaint_resolved_in_sla_pct: indicator('complaint_resolved_in_sla_pct') });
+    const m = metricsDocument({ complaint_resolved_in_sla_pct: indicator('complaint_resolved_in_sla_pct') });
 
     const d = buildReportModel(m, reportOf(['complaint_resolved_in_sla_pct']), locale).indicators.complaint_resolved_in_sla_pct!.definition;
 
@@ -335,7 +309,7 @@ describe('buildReportModel: definitions', () => {
   });
 
   it('defines the two accessibility indicators over the contacts queued in the period', () => {
-    const m = metrics({ answer_speed_avg_s: ANSWER_SPEED, abandon_rate_pct: ABANDON });
+    const m = metricsDocument({ answer_speed_avg_s: ANSWER_SPEED, abandon_rate_pct: ABANDON });
 
     const x = buildReportModel(m, reportOf(['answer_speed_avg_s', 'abandon_rate_pct']), 'en').indicators;
 
@@ -356,7 +330,7 @@ describe('buildReportModel: changes', () => {
     ['a change that rounds to zero on the page is flat', 'fcr_pct', 71.82, 71.8, { arrow: 'flat', tone: 'neutral', toneWord: '', text: '0.0 pp' }],
     ['no previous value is no change', 'csat_pct', 80, null, { arrow: 'none', tone: 'neutral', toneWord: '', text: '—' }],
   ] as [string, string, number, number | null, object][])('%s', (_, id, value, previous, expected) => {
-    const m = metrics({ [id]: indicator(id, { value, previous, n: 100, status: 'no_target' }) });
+    const m = metricsDocument({ [id]: indicator(id, { value, previous, n: 100, status: 'no_target' }) });
 
     const out = buildReportModel(m, reportOf([id]), 'en').indicators[id]!.change;
 
@@ -365,11 +339,11 @@ describe('buildReportModel: changes', () => {
 });
 
 describe('buildReportModel: team and channel breakdowns', () => {
-  const withSegments = (segments: MetricsJson['segments']) => metrics({ answer_speed_avg_s: ANSWER_SPEED, abandon_rate_pct: ABANDON, csat_pct: indicator('csat_pct') }, { segments });
+  const withSegments = (segments: MetricsJson['segments']) => metricsDocument({ answer_speed_avg_s: ANSWER_SPEED, abandon_rate_pct: ABANDON, csat_pct: indicator('csat_pct') }, { segments });
 
   it('takes each row\'s status and low-sample flag from metrics.json', () => {
     // On purpose not what a target of 30 s would give: the row must show what the metrics stage judged.
-    const m = withSegments({ team: { Billing: { answer_speed_avg_s: segment(12, 500, 'missed', true) }, Sales: { answer_speed_avg_s: segment(90, 12, 'met', false) } }, channel: {} });
+    const m = withSegments({ team: { Billing: { answer_speed_avg_s: segmentEntry(12, 500, 'missed', true) }, Sales: { answer_speed_avg_s: segmentEntry(90, 12, 'met', false) } }, channel: {} });
 
     const rows = buildReportModel(m, reportOf(['answer_speed_avg_s']), 'en').indicators.answer_speed_avg_s!.breakdowns[0]!.rows;
 
@@ -380,7 +354,7 @@ describe('buildReportModel: team and channel breakdowns', () => {
   });
 
   it('formats each row\'s value and n', () => {
-    const m = withSegments({ team: {}, channel: { social: { answer_speed_avg_s: segment(66.44, 1499, 'missed') } } });
+    const m = withSegments({ team: {}, channel: { social: { answer_speed_avg_s: segmentEntry(66.44, 1499, 'missed') } } });
 
     const [row] = buildReportModel(m, reportOf(['answer_speed_avg_s']), 'en').indicators.answer_speed_avg_s!.breakdowns[1]!.rows;
 
@@ -400,7 +374,7 @@ describe('buildReportModel: team and channel breakdowns', () => {
   });
 
   it('sorts a lower-is-better breakdown highest first', () => {
-    const m = withSegments({ team: {}, channel: { chat: { abandon_rate_pct: segment(3.0, 100, 'met') }, social: { abandon_rate_pct: segment(6.5, 100, 'at_risk') }, phone: { abandon_rate_pct: segment(2.8, 100, 'met') } } });
+    const m = withSegments({ team: {}, channel: { chat: { abandon_rate_pct: segmentEntry(3.0, 100, 'met') }, social: { abandon_rate_pct: segmentEntry(6.5, 100, 'at_risk') }, phone: { abandon_rate_pct: segmentEntry(2.8, 100, 'met') } } });
 
     const rows = buildReportModel(m, reportOf(['abandon_rate_pct']), 'en').indicators.abandon_rate_pct!.breakdowns[1]!.rows;
 
@@ -408,7 +382,7 @@ describe('buildReportModel: team and channel breakdowns', () => {
   });
 
   it('sorts a higher-is-better breakdown lowest first', () => {
-    const m = withSegments({ team: { A: { csat_pct: segment(90, 100, 'met') }, B: { csat_pct: segment(70, 100, 'missed') }, C: { csat_pct: segment(82, 100, 'at_risk') } }, channel: {} });
+    const m = withSegments({ team: { A: { csat_pct: segmentEntry(90, 100, 'met') }, B: { csat_pct: segmentEntry(70, 100, 'missed') }, C: { csat_pct: segmentEntry(82, 100, 'at_risk') } }, channel: {} });
 
     const rows = buildReportModel(m, reportOf(['csat_pct']), 'en').indicators.csat_pct!.breakdowns[0]!.rows;
 
@@ -420,7 +394,7 @@ describe('buildReportModel: team and channel breakdowns', () => {
     ['zh-CN', '（未分配）'],
     ['ru', '(не указано)'],
   ] as [Locale, string][])('calls the unassigned segment %s and keeps CRM names as they are', (locale, unassigned) => {
-    const m = withSegments({ team: { unassigned: { csat_pct: segment(80, 100, 'at_risk') }, '<b>VIP</b>': { csat_pct: segment(95, 100, 'met') } }, channel: {} });
+    const m = withSegments({ team: { unassigned: { csat_pct: segmentEntry(80, 100, 'at_risk') }, '<b>VIP</b>': { csat_pct: segmentEntry(95, 100, 'met') } }, channel: {} });
 
     const rows = buildReportModel(m, reportOf(['csat_pct']), locale).indicators.csat_pct!.breakdowns[0]!.rows;
 
@@ -433,8 +407,8 @@ describe('buildReportModel: data quality', () => {
   const ids = ['abandon_rate_pct', 'reopen_rate_pct'];
 
   it('lists the contacts table last, with its counts and newest record', () => {
-    const m = metrics(one, {
-      dataQuality: { ...metrics({}).dataQuality, contacts: table({ rowsRead: 61920, duplicatesDropped: 1920, rejected: { missing_key: 120, bad_value: 480 }, recordsUsed: 59400, newestUpdatedAt: '2026-10-31T18:03:38.000Z' }) },
+    const m = metricsDocument(one, {
+      dataQuality: { ...metricsDocument({}).dataQuality, contacts: tableQuality({ rowsRead: 61920, duplicatesDropped: 1920, rejected: { missing_key: 120, bad_value: 480 }, recordsUsed: 59400, newestUpdatedAt: '2026-10-31T18:03:38.000Z' }) },
     });
 
     const tables = buildReportModel(m, reportOf(ids), 'en').dataQuality.tables;
@@ -455,7 +429,7 @@ describe('buildReportModel: data quality', () => {
     ['zh-CN', '联络'],
     ['ru', 'Контакты'],
   ] as [Locale, string][])('names the contacts table in %s', (locale, name) => {
-    const out = buildReportModel(metrics(one), reportOf(ids), locale).dataQuality.tables[6]!.name;
+    const out = buildReportModel(metricsDocument(one), reportOf(ids), locale).dataQuality.tables[6]!.name;
 
     expect(out).toBe(name);
   });
@@ -465,7 +439,7 @@ describe('buildReportModel: data quality', () => {
     ['zh-CN', '工单：所有文件均缺少列 reopened_count。因此以下指标无数据：重开率。'],
     ['ru', 'Обращения: ни в одном файле нет столбца reopened_count. Поэтому без данных: Доля повторно открытых.'],
   ] as [Locale, string][])('names a missing column and the indicator it silences in %s', (locale, sentence) => {
-    const m = metrics(one, { dataQuality: { ...metrics({}).dataQuality, tickets: table({ missingColumns: ['reopened_count'] }) } });
+    const m = metricsDocument(one, { dataQuality: { ...metricsDocument({}).dataQuality, tickets: tableQuality({ missingColumns: ['reopened_count'] }) } });
 
     const tickets = buildReportModel(m, reportOf(ids), locale).dataQuality.tables[0]!;
 
@@ -473,7 +447,7 @@ describe('buildReportModel: data quality', () => {
   });
 
   it('names several missing columns of one table in one sentence', () => {
-    const m = metrics(one, { dataQuality: { ...metrics({}).dataQuality, contacts: table({ missingColumns: ['answered_at', 'ended_at'] }) } });
+    const m = metricsDocument(one, { dataQuality: { ...metricsDocument({}).dataQuality, contacts: tableQuality({ missingColumns: ['answered_at', 'ended_at'] }) } });
 
     const out = buildReportModel(m, reportOf(ids), 'ru').dataQuality.tables[6]!.missingColumnsText;
 
@@ -481,7 +455,7 @@ describe('buildReportModel: data quality', () => {
   });
 
   it('says only which columns are missing when no indicator of the report reads them', () => {
-    const m = metrics(one, { dataQuality: { ...metrics({}).dataQuality, contacts: table({ missingColumns: ['answered_at'] }) } });
+    const m = metricsDocument(one, { dataQuality: { ...metricsDocument({}).dataQuality, contacts: tableQuality({ missingColumns: ['answered_at'] }) } });
 
     const out = buildReportModel(m, reportOf(['reopen_rate_pct']), 'en').dataQuality.tables[6]!.missingColumnsText;
 
@@ -489,13 +463,13 @@ describe('buildReportModel: data quality', () => {
   });
 
   it('has no missing-columns sentence for a table that has every column', () => {
-    const out = buildReportModel(metrics(one), reportOf(ids), 'en').dataQuality.tables.map((t) => t.missingColumnsText);
+    const out = buildReportModel(metricsDocument(one), reportOf(ids), 'en').dataQuality.tables.map((t) => t.missingColumnsText);
 
     expect(out).toEqual([null, null, null, null, null, null, null]);
   });
 
   it('lists missing columns among the warnings of the data-quality page and of the highlights', () => {
-    const m = metrics(one, { dataQuality: { ...metrics({}).dataQuality, tickets: table({ missingColumns: ['reopened_count'] }) } });
+    const m = metricsDocument(one, { dataQuality: { ...metricsDocument({}).dataQuality, tickets: tableQuality({ missingColumns: ['reopened_count'] }) } });
 
     const model = buildReportModel(m, reportOf(ids), 'en');
 
@@ -510,7 +484,7 @@ describe('buildReportModel: data quality', () => {
     ['ru', 'Заказы: файл выгрузки raw/orders/dt=2026-10-07/broken.csv не удалось загрузить, поэтому его строк нет в этом отчёте.'],
   ] as [Locale, string][])('names a failed export file and says its rows are missing, on the data-quality page and in the highlights, in %s', (locale, sentence) => {
     const failedFiles = [{ file: 'raw/orders/dt=2026-10-07/broken.csv', error: 'orders: bad.csv lacks the required column ordered_at' }];
-    const m = metrics(one, { dataQuality: { ...metrics({}).dataQuality, orders: table({ failedFiles }) } });
+    const m = metricsDocument(one, { dataQuality: { ...metricsDocument({}).dataQuality, orders: tableQuality({ failedFiles }) } });
 
     const model = buildReportModel(m, reportOf(ids), locale);
 
@@ -525,7 +499,7 @@ describe('buildReportModel: data quality', () => {
       { file: 'raw/tickets/dt=2026-10-03/a.csv', error: 'x' },
       { file: 'raw/tickets/dt=2026-10-09/b.csv', error: 'y' },
     ];
-    const m = metrics(one, { dataQuality: { ...metrics({}).dataQuality, tickets: table({ failedFiles }) } });
+    const m = metricsDocument(one, { dataQuality: { ...metricsDocument({}).dataQuality, tickets: tableQuality({ failedFiles }) } });
 
     const model = buildReportModel(m, reportOf(ids), 'en');
 
@@ -539,7 +513,7 @@ describe('buildReportModel: data quality', () => {
 
   it('marks a table stale when its newest record is older than staleAfterDays before the end', () => {
     // 2026-10-17 12:15 Moscow: 14 days before the end of October.
-    const m = metrics(one, { dataQuality: { ...metrics({}).dataQuality, complaints: table({ newestUpdatedAt: '2026-10-17T09:15:00.000Z' }) } });
+    const m = metricsDocument(one, { dataQuality: { ...metricsDocument({}).dataQuality, complaints: tableQuality({ newestUpdatedAt: '2026-10-17T09:15:00.000Z' }) } });
 
     const strict = buildReportModel(m, reportOf(ids), 'en').dataQuality;
     const lenient = buildReportModel(m, reportOf(ids, { staleAfterDays: 30 }), 'en').dataQuality;
@@ -550,7 +524,7 @@ describe('buildReportModel: data quality', () => {
   });
 
   it('words a stale table with Russian plural forms', () => {
-    const m = metrics(one, { dataQuality: { ...metrics({}).dataQuality, complaints: table({ newestUpdatedAt: '2026-10-17T09:15:00.000Z' }) } });
+    const m = metricsDocument(one, { dataQuality: { ...metricsDocument({}).dataQuality, complaints: tableQuality({ newestUpdatedAt: '2026-10-17T09:15:00.000Z' }) } });
 
     const out = buildReportModel(m, reportOf(ids), 'ru').dataQuality.warnings;
 
@@ -558,7 +532,7 @@ describe('buildReportModel: data quality', () => {
   });
 
   it('marks a table with no files as missing, with dashes for its counts', () => {
-    const m = metrics(one, { dataQuality: { ...metrics({}).dataQuality, invoices: table({ present: false, rowsRead: 0, recordsUsed: 0, newestUpdatedAt: null }) } });
+    const m = metricsDocument(one, { dataQuality: { ...metricsDocument({}).dataQuality, invoices: tableQuality({ present: false, rowsRead: 0, recordsUsed: 0, newestUpdatedAt: null }) } });
 
     const dq = buildReportModel(m, reportOf(ids), 'en').dataQuality;
 
@@ -579,7 +553,7 @@ describe('buildReportModel: highlights', () => {
   const ids = Object.keys(five);
 
   it('counts the indicators by status for the tiles', () => {
-    const out = buildReportModel(metrics(five), reportOf(ids), 'en').statusCounts;
+    const out = buildReportModel(metricsDocument(five), reportOf(ids), 'en').statusCounts;
 
     expect(out.map((c) => [c.word, c.count])).toEqual([
       ['Met', 1],
@@ -595,13 +569,13 @@ describe('buildReportModel: highlights', () => {
     ['zh-CN', '在设有目标的 4 项指标中，1 项达标，2 项有风险，1 项未达标。'],
     ['ru', 'Из 4 показателей с целью выполнено 1, под угрозой 2, не выполнено 1.'],
   ] as [Locale, string][])('sums up the status against target in %s', (locale, sentence) => {
-    const out = buildReportModel(metrics(five), reportOf(ids), locale).highlights[0]!.items[0]!.text;
+    const out = buildReportModel(metricsDocument(five), reportOf(ids), locale).highlights[0]!.items[0]!.text;
 
     expect(out).toBe(sentence);
   });
 
   it('names the indicators at risk, missed and without data', () => {
-    const out = buildReportModel(metrics(five), reportOf(ids), 'en').highlights[0]!.items.slice(1);
+    const out = buildReportModel(metricsDocument(five), reportOf(ids), 'en').highlights[0]!.items.slice(1);
 
     expect(out).toEqual([
       { text: 'Missed: Complaints resolved within SLA.', tone: 'bad' },
@@ -611,13 +585,13 @@ describe('buildReportModel: highlights', () => {
   });
 
   it('names a figure resting on few cases', () => {
-    const out = buildReportModel(metrics(five), reportOf(ids), 'en').highlights[2]!.items;
+    const out = buildReportModel(metricsDocument(five), reportOf(ids), 'en').highlights[2]!.items;
 
     expect(out).toEqual([{ text: 'Complaints resolved within SLA rests on 10 cases, fewer than 30: read it with care.', tone: 'neutral' }]);
   });
 
   it('reports a change in seconds among the largest changes', () => {
-    const m = metrics({ answer_speed_avg_s: ANSWER_SPEED });
+    const m = metricsDocument({ answer_speed_avg_s: ANSWER_SPEED });
 
     const out = buildReportModel(m, reportOf(['answer_speed_avg_s']), 'en').highlights[1]!;
 
