@@ -6,7 +6,7 @@
  * config/schemas/metrics.schema.json for analysts' tools.
  */
 import { z } from 'zod';
-import { REJECT_REASONS, TABLES } from '../pipeline/contract.js';
+import { REJECT_REASONS, SEGMENT_KINDS, TABLES, type SegmentKind } from '../pipeline/contract.js';
 import { formatZodIssues } from '../pipeline/configErrors.js';
 import { CATEGORIES } from './declare.js';
 
@@ -38,6 +38,16 @@ export const IndicatorResultSchema = z
     category: z.enum(CATEGORIES),
     target: z.number().nullable(),
     warn: z.number().nullable(),
+    /** Burst reports only (functions/render/burst.ts): the company figure beside the segment's own. */
+    company: z
+      .object({ value, status: z.enum(STATUSES) })
+      .strict()
+      .optional()
+      .describe("a burst report only: the whole company's value and status, for comparison"),
+    segmented: z
+      .boolean()
+      .optional()
+      .describe("a burst report only: false when the indicator is not broken down by the scope's kind (its own figures are then null / no_data)"),
   })
   .strict();
 
@@ -67,6 +77,11 @@ export const MetricsJsonSchema = z
     locale: z.string().min(1),
     period: z.object({ id: periodId, timezone: z.string().min(1), start: instant, end: instant }).strict(),
     generatedAt: instant,
+    scope: z
+      .object({ kind: z.enum(SEGMENT_KINDS as readonly SegmentKind[] as [SegmentKind, ...SegmentKind[]]), value: z.string() })
+      .strict()
+      .optional()
+      .describe("a burst report only: the team or channel whose figures `indicators` hold (absent: the whole company)"),
     indicators: z.record(z.string(), IndicatorResultSchema),
     segments: z.object({ team: segmentMap, channel: segmentMap }).strict(),
     dataQuality: z.object(Object.fromEntries(TABLES.map((t) => [t, TableQualitySchema])) as Record<(typeof TABLES)[number], typeof TableQualitySchema>).strict(),

@@ -1,6 +1,6 @@
 /**
  * config/reports.yaml: the report definitions (id, title, locale, time zone, template, indicators,
- * breakdowns, recipients, schedule), validated with zod. Every problem is reported with its path.
+ * breakdowns, recipients, schedule, burst), validated with zod. Every problem is reported with its path.
  */
 import { z } from 'zod';
 import { ConfigError, isValidTimeZone, parseYamlConfig, readConfigFile } from './configErrors.js';
@@ -8,6 +8,22 @@ import { ConfigError, isValidTimeZone, parseYamlConfig, readConfigFile } from '.
 export const LOCALES = ['en', 'zh-CN', 'ru'] as const;
 export type Locale = (typeof LOCALES)[number];
 
+
+/**
+ * Bursting: besides the company report, one report per team (or channel), holding that segment's
+ * own figures beside the company's (functions/render/burst.ts), each mailed to its own recipients.
+ * `recipients` maps a segment value exactly as the data spells it (`Техподдержка`, `售后服务`) to
+ * its addresses; a value of the data nobody owns goes to `fallback`, and ops are told.
+ */
+export const BurstDefSchema = z
+  .object({
+    by: z.enum(['team', 'channel']),
+    recipients: z.record(z.string().min(1, 'a team or channel name'), z.array(z.email()).min(1, 'at least one address')).default({}),
+    /** Who receives the report of a segment value that `recipients` does not name. */
+    fallback: z.array(z.email()).default([]),
+  })
+  .strict();
+export type BurstDef = z.infer<typeof BurstDefSchema>;
 
 export const ReportDefSchema = z
   .object({
@@ -31,6 +47,8 @@ export const ReportDefSchema = z
       .default('cron(0 7 1 * ? *)'),
     /** Warn on the data-quality page when a table's newest record is older than this many days before period end. */
     staleAfterDays: z.number().int().positive().default(7),
+    /** One report per team or channel as well, each to its own recipients (see BurstDefSchema). */
+    burst: BurstDefSchema.optional(),
   })
   .strict();
 export type ReportDef = z.infer<typeof ReportDefSchema>;
