@@ -34,6 +34,8 @@ import { LOCALES } from '../pipeline/reportsConfig.js';
 import { outputBase } from './runMetrics.js';
 import { OutboxTransport, SmtpTransport, type MailTransport } from '../deliver/transport.js';
 import { loadReports } from '../metrics/config.js';
+import { burstRecipients, scopedTitles } from '../render/burst.js';
+import { deliverBursts, worstExit } from './bursts.js';
 import { MAIL_LIMITS } from '../deliver/compose.js';
 
 interface Options {
@@ -123,16 +125,25 @@ export async function main(argv: string[]): Promise<number> {
 
   const def = reports.find((r) => r.id === reportId);
   if (!def) throw new UsageError(`no report "${reportId}" in ${o.config}/reports.yaml`);
-  const recipients = o.to ? o.to.split(',').map((s) => s.trim()).filter(Boolean) : def.recipients;
+  const to = o.to ? o.to.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  // A burst report's own files (--pdf): its team's or channel's recipients (functions/render/burst.ts).
+  if (m.scope && def.burst?.by !== m.scope.kind) throw new UsageError(`${metricsFile} is the ${m.scope.kind} "${m.scope.value}" report, but report ${def.id} does not burst by ${m.scope.kind}`);
+  const recipients = to ?? (m.scope && def.burst ? burstRecipients(def.burst, m.scope.value) : def.recipients);
   const attachLimitBytes = Number(o.attachLimit);
   if (!Number.isInteger(attachLimitBytes) || attachLimitBytes < 0) throw new UsageError(`--attach-limit must be a number of bytes, got ${o.attachLimit}`);
 
   const archive = new LocalArchive(o.archive);
   const transport: MailTransport = o.smtp ? new SmtpTransport(o.smtp) : new OutboxTransport(o.outbox);
+  // A report with `burst`: each team's or channel's report on its own (cli/bursts.ts); one that fails stops neither the others nor the company's.
+  const burstCode =
+    def.burst && !o.pdf && !m.scope
+      ? await deliverBursts({ archive, transport, company: m, report: def, out: o.out, to, from: o.from, attachLimitBytes, linkExpiresSeconds: MAIL_LIMITS.linkExpiresSeconds, force: o.force, log: (l) => console.log(l), warn: (l) => console.error(`deliver: ${l}`) })
+      : 0;
   const outcome = await deliverReport({
     archive,
     transport,
-    report: { id: def.id, title: def.title, titles: def.titles, recipients },
+    report: { ...(m.scope ? scopedTitles({ id: def.id, title: def.title, titles: def.titles }, m.scope) : { id: def.id, title: def.title, titles: def.titles }), recipients },
+    scope: m.scope,
     period,
     parts: { pdf, metrics: metricsBytes },
     from: o.from,
@@ -148,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`partially delivered via ${transport.kind}: sent to ${accepted.join(', ') || 'nobody'}`);
     console.error(`deliver: refused: ${outcome.refused.map((r) => `${r.address} (${r.reply ?? 'refused'})`).join(', ')}`);
     console.error(`deliver: recorded in ${join(archive.location, keys.delivery)}; a re-run sends only to the refused recipients`);
-    return 4;
+    return worstExit(4, burstCode);
   }
   if (outcome.status === 'sent') {
     console.log(`archived: ${join(archive.location, keys.pdf)} (run ${run.runId})`);
@@ -158,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
   } else {
     console.log(`not sent: ${reportId} has no recipients (config/reports.yaml or --to)`);
   }
-  return 0;
+  return burstCode;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

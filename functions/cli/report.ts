@@ -9,11 +9,12 @@
  * the default report on sample data into ./out.
  */
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { LOCALES, type Locale } from '../pipeline/reportsConfig.js';
 import { renderReport } from '../render/renderReport.js';
+import { renderBursts } from './bursts.js';
 import { sha256, type RunRecord } from '../deliver/deliver.js';
 import { addMetricsOptions, runCli, runMetricsJob, writeFileAtomic, type MetricsJobOptions } from './runMetrics.js';
 
@@ -29,7 +30,7 @@ export interface ReportJobOptions extends Omit<MetricsJobOptions, 'locale'> {
 }
 
 /** The whole local job: metrics.json, then the PDF beside it. */
-export async function runReportJob(o: ReportJobOptions): Promise<{ pdfPath: string; metricsPath: string; runPath: string; runId: string; missingGlyphs: string[]; blocked: string[] }> {
+export async function runReportJob(o: ReportJobOptions): Promise<{ pdfPath: string; metricsPath: string; runPath: string; runId: string; missingGlyphs: string[]; blocked: string[]; bursts: string[] }> {
   const log = o.log ?? (() => {});
   const runId = localRunId(o.now);
   // metricsText: the bytes this run wrote (another run into the same folder may replace the file).
@@ -57,7 +58,9 @@ export async function runReportJob(o: ReportJobOptions): Promise<{ pdfPath: stri
   log(`rendered ${pdf.byteLength} bytes in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (missingGlyphs.length) log(`warning: no embedded font has a glyph for ${missingGlyphs.map((c) => `"${c}" (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`).join(', ')}`);
   if (blocked.length) log(`warning: the templates asked for ${blocked.length} blocked URL(s): ${blocked.slice(0, 5).join(', ')}`);
-  return { pdfPath, metricsPath, runPath, runId, missingGlyphs, blocked };
+  // A report with `burst`: one report per team or channel from this metrics.json, in one browser (cli/bursts.ts).
+  const bursts = await renderBursts({ company: metrics, report, runId, out: dirname(metricsPath), locale: o.locale, templatesDir: o.templates ? resolve(o.templates) : undefined, timeoutMs: o.timeoutMs, log });
+  return { pdfPath, metricsPath, runPath, runId, missingGlyphs, blocked, bursts };
 }
 
 export function reportCommand(): Command {
@@ -73,7 +76,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   await runCli(async () => {
     const cmd = reportCommand().parse(process.argv);
     const o = cmd.opts<ReportJobOptions & { timeout: number }>();
-    const { pdfPath } = await runReportJob({ ...o, timeoutMs: o.timeout, log: (l) => process.stderr.write(`${l}\n`) });
-    process.stdout.write(`${pdfPath}\n`);
+    const { pdfPath, bursts } = await runReportJob({ ...o, timeoutMs: o.timeout, log: (l) => process.stderr.write(`${l}\n`) });
+    process.stdout.write(`${[pdfPath, ...bursts].join('\n')}\n`);
   });
 }

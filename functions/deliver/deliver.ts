@@ -29,7 +29,7 @@ import { createHash } from 'node:crypto';
 import { locate, type Archive } from './archive.js';
 import { composeReportMessage, emailMessages, newMessageId } from './compose.js';
 import { ArchiveError, DeliveryInDoubtError, DeliverySendError, ReportIncompleteError } from './errors.js';
-import { reportKeys, type ReportKeys } from './keys.js';
+import { reportKeys, type ReportKeys, type Scope } from './keys.js';
 import { TransportError, type MailTransport, type SendEvidence } from './transport.js';
 import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
 import type { Locale } from '../pipeline/reportsConfig.js';
@@ -116,6 +116,14 @@ export function assertCompleteReport(reportId: string, period: string, pdf: Uint
   return metrics;
 }
 
+/** A burst's parts are that segment's report (and the company's parts are the company's): one team's PDF never goes to another. */
+function assertScope(metrics: MetricsJson, scope: Scope | undefined, reportId: string, period: string): void {
+  const has = metrics.scope;
+  if (has?.kind === scope?.kind && has?.value === scope?.value) return;
+  const name = (s: Scope | undefined) => (s ? `the ${s.kind} "${s.value}" report` : "the company's report");
+  throw new ReportIncompleteError(`report ${reportId} ${period}: metrics.json is ${name(has)}, not ${name(scope)}; nothing sent`);
+}
+
 /**
  * `<name>.run.json`, written by `npm run report` after the PDF and metrics.json beside it: the run
  * that wrote them and their SHA-256. Two runs into the same folder can interleave; this record
@@ -178,6 +186,8 @@ async function storeReport(archive: Archive, keys: ReportKeys, parts: ReportPart
 
 export interface DeliverInput {
   archive: Archive;
+  /** A burst report: the team or channel whose report this is (its own keys and delivery record); its metrics.json must say so. */
+  scope?: Scope;
   transport: MailTransport;
   report: ReportIdentity;
   period: string;
@@ -224,9 +234,10 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
   const { archive, transport, report, period } = input;
   const now = input.now ?? (() => new Date());
   const log: Log = input.log ?? (() => {});
-  const keys = reportKeys(report.id, period);
+  const keys = reportKeys(report.id, period, input.scope);
 
   const ownMetrics = assertCompleteReport(report.id, period, input.parts.pdf, input.parts.metrics);
+  assertScope(ownMetrics, input.scope, report.id, period);
   try {
     emailMessages(ownMetrics.locale);
   } catch (e) {

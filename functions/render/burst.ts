@@ -53,6 +53,16 @@ export function segmentMetrics(company: MetricsJson, scope: Scope): MetricsJson 
   return { ...company, scope: { kind: scope.kind, value: scope.value }, indicators, segments: { team: {}, channel: {} } };
 }
 
+/** The addresses `recipients` names for a segment value (exactly as spelt), or undefined. */
+export function ownersOf(burst: BurstDef, value: string): string[] | undefined {
+  return Object.hasOwn(burst.recipients, value) ? burst.recipients[value] : undefined;
+}
+
+/** Who receives a segment's report: its owners, else the fallback. */
+export function burstRecipients(burst: BurstDef, value: string): string[] {
+  return [...(ownersOf(burst, value) ?? burst.fallback)];
+}
+
 /** One burst report of a run: its segment and who receives it. */
 export interface PlannedBurst {
   scope: Scope;
@@ -78,7 +88,7 @@ export function planBursts(company: MetricsJson, burst: BurstDef): BurstPlan {
   const present = new Set(values);
   const warnings: string[] = [];
   const bursts = values.map((value): PlannedBurst => {
-    const named = Object.hasOwn(burst.recipients, value) ? burst.recipients[value] : undefined;
+    const named = ownersOf(burst, value);
     if (named) return { scope: { kind, value }, recipients: [...named], owned: true };
     warnings.push(
       burst.fallback.length
@@ -93,4 +103,14 @@ export function planBursts(company: MetricsJson, burst: BurstDef): BurstPlan {
     }
   }
   return { bursts, warnings };
+}
+
+/**
+ * A report definition as one segment's report names itself (mail subject, PDF title): its title
+ * in every language followed by the segment, e.g. "Monthly customer service review — Billing".
+ */
+export function scopedTitles<T extends { title: string; titles?: Partial<Record<string, string>> }>(report: T, scope: Scope): T {
+  const add = (t: string) => `${t} — ${scope.value}`;
+  const titles = Object.fromEntries(Object.entries(report.titles ?? {}).map(([locale, t]) => [locale, t === undefined ? t : add(t)]));
+  return { ...report, title: add(report.title), titles };
 }

@@ -1,0 +1,136 @@
+/**
+ * Burst reports, locally: `npm run report` renders one report per team (or channel) of a report
+ * definition with `burst`, after the company report and from its metrics.json, all in one
+ * browser; `npm run deliver` then archives and mails each on its own (its own delivery record,
+ * so a re-run sends only what is missing). File names: `<reportId>~<kind>=<slug>-<period>.<locale>.pdf`
+ * (and `.metrics.json`, `.run.json`) beside the company's (functions/deliver/keys.ts).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Archive } from '../deliver/archive.js';
+import { assertSameRun, deliverReport, sha256, type DeliverInput, type RunRecord } from '../deliver/deliver.js';
+import { reportName } from '../deliver/keys.js';
+import type { MailTransport } from '../deliver/transport.js';
+import type { MetricsJson } from '../metrics/schema.js';
+import type { Locale, ReportDef } from '../pipeline/reportsConfig.js';
+import { closeBrowser, launchBrowser } from '../render/browser.js';
+import { planBursts, scopedTitles, segmentMetrics, type PlannedBurst } from '../render/burst.js';
+import { renderReport } from '../render/renderReport.js';
+import { outputBase, writeFileAtomic } from './runMetrics.js';
+
+/** `<out>/<reportId>~<kind>=<slug>-<period>.<locale>`: the shared part of a burst's file names. */
+export function burstBase(out: string, reportId: string, burst: PlannedBurst, period: string, locale: string): string {
+  return outputBase(out, reportName(reportId, burst.scope), period, locale);
+}
+
+export interface RenderBurstsInput {
+  company: MetricsJson;
+  report: ReportDef;
+  runId: string;
+  out: string;
+  locale?: Locale;
+  templatesDir?: string;
+  /** Per burst. */
+  timeoutMs?: number;
+  log: (line: string) => void;
+}
+
+/** Renders and writes every burst of the report (metrics.json, PDF, run.json each), in one browser; returns their PDF paths. */
+export async function renderBursts(o: RenderBurstsInput): Promise<string[]> {
+  if (!o.report.burst) return [];
+  const plan = planBursts(o.company, o.report.burst);
+  for (const w of plan.warnings) o.log(`warning: ${w}`);
+  if (plan.bursts.length === 0) return [];
+  const started = Date.now();
+  const browser = await launchBrowser();
+  const written: string[] = [];
+  try {
+    for (const [i, burst] of plan.bursts.entries()) {
+      const t = Date.now();
+      const metrics = segmentMetrics(o.company, burst.scope);
+      const metricsText = `${JSON.stringify(metrics, null, 2)}\n`;
+      const { pdf } = await renderReport({ metrics, report: o.report, locale: o.locale, templatesDir: o.templatesDir, timeoutMs: o.timeoutMs, browser });
+      const base = burstBase(resolve(o.out), o.report.id, burst, metrics.period.id, metrics.locale);
+      writeFileAtomic(`${base}.metrics.json`, metricsText);
+      writeFileAtomic(`${base}.pdf`, pdf);
+      const run: RunRecord = { runId: o.runId, reportId: metrics.reportId, period: metrics.period.id, locale: metrics.locale, pdfSha256: sha256(pdf), metricsSha256: sha256(metricsText) };
+      writeFileAtomic(`${base}.run.json`, `${JSON.stringify(run, null, 2)}\n`);
+      written.push(`${base}.pdf`);
+      o.log(`  [${i + 1}/${plan.bursts.length}] ${burst.scope.kind} "${burst.scope.value}": ${base}.pdf (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    }
+  } finally {
+    await closeBrowser(browser);
+  }
+  o.log(`rendered ${written.length} ${o.report.burst.by} reports in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return written;
+}
+
+export interface DeliverBurstsInput extends Pick<DeliverInput, 'archive' | 'transport' | 'from' | 'attachLimitBytes' | 'linkExpiresSeconds' | 'force'> {
+  archive: Archive;
+  transport: MailTransport;
+  company: MetricsJson;
+  report: ReportDef;
+  out: string;
+  /** Replaces every burst's recipients (like --to for the company report). */
+  to?: string[];
+  /** Templates folder whose locales/ override the mail's words. */
+  templatesDir?: string;
+  log: (line: string) => void;
+  warn: (line: string) => void;
+}
+
+/**
+ * Archives and mails each burst of the company report `company` on its own: its files must be one
+ * run's (run.json), and it goes to its own recipients (or the fallback) at most once. One burst's
+ * failure does not stop the others. Returns the CLI exit code (0 when every burst is sent, already
+ * sent or has nobody to go to; otherwise the deliver CLI's code of the worst outcome).
+ */
+export async function deliverBursts(o: DeliverBurstsInput): Promise<number> {
+  if (!o.report.burst) return 0;
+  const plan = planBursts(o.company, o.report.burst);
+  for (const w of plan.warnings) o.warn(`warning: ${w}`);
+  let code = 0;
+  for (const burst of plan.bursts) {
+    const label = `${burst.scope.kind} "${burst.scope.value}"`;
+    const base = burstBase(o.out, o.report.id, burst, o.company.period.id, o.company.locale);
+    try {
+      if (!existsSync(`${base}.run.json`)) throw Object.assign(new Error(`no ${base}.pdf with its .run.json: run \`npm run report\` first; nothing sent`), { exit: 2 });
+      const pdf = new Uint8Array(readFileSync(`${base}.pdf`));
+      const metrics = readFileSync(`${base}.metrics.json`);
+      const run = assertSameRun(readFileSync(`${base}.run.json`, 'utf8'), pdf, metrics, `${base}.run.json`);
+      const recipients = o.to ?? burst.recipients;
+      const outcome = await deliverReport({
+        archive: o.archive,
+        transport: o.transport,
+        report: { ...scopedTitles(o.report, burst.scope), recipients },
+        scope: burst.scope,
+        period: o.company.period.id,
+        parts: { pdf, metrics },
+        from: o.from,
+        attachLimitBytes: o.attachLimitBytes,
+        linkExpiresSeconds: o.linkExpiresSeconds,
+        force: o.force,
+        runId: run.runId,
+        ...(o.templatesDir ? { templatesDir: o.templatesDir } : {}),
+      });
+      if (outcome.status === 'sent') o.log(`${label}: sent to ${outcome.sentTo.join(', ')} via ${o.transport.kind}`);
+      else if (outcome.status === 'already_sent') o.log(`${label}: not sent, already delivered at ${outcome.record.sentAt}`);
+      else if (outcome.status === 'no_recipients') o.log(`${label}: archived, not sent (nobody receives it)`);
+      else {
+        o.warn(`${label}: partially delivered; refused: ${outcome.refused.map((r) => `${r.address} (${r.reply ?? 'refused'})`).join(', ')}; a re-run sends only to them`);
+        code = worstExit(code, 4);
+      }
+    } catch (e) {
+      const err = e as Error & { exit?: number };
+      o.warn(`${label}: ${err.message}`);
+      code = worstExit(code, err.exit ?? (err.name === 'DeliveryInDoubtError' ? 3 : 2));
+    }
+  }
+  return code;
+}
+
+/** The deliver CLI's exit code of two outcomes together: in doubt (3) over not sent (2) over partial (4) over done (0). */
+export function worstExit(a: number, b: number): number {
+  const rank = [0, 4, 2, 3];
+  return rank.indexOf(a) >= rank.indexOf(b) ? a : b;
+}
