@@ -1,7 +1,7 @@
 /**
  * npm run deliver -- [--report ID --period YYYY-MM [--locale L] --out DIR | --pdf FILE --metrics FILE [--run FILE]]
  *                    [--archive DIR] [--outbox DIR | --smtp smtp://host:port] [--from ADDR] [--to A,B]
- *                    [--force] [--attach-limit BYTES]
+ *                    [--force] [--attach-limit BYTES] [--templates DIR] [--test-to ADDRESS]
  *
  * The archive-and-deliver step, locally: takes `<out>/<id>-<period>.<locale>.pdf` and
  * `.metrics.json` (npm run report's output), checks with `.run.json` beside them that both are of
@@ -9,6 +9,11 @@
  * the message as .eml to an outbox folder (default) or sends it through an SMTP server. A report
  * already delivered changes nothing in the archive. Like on AWS, a report and period is mailed once unless
  * --force; after a partial delivery a re-run sends only to the recipients who did not get it.
+ * The workbook `.xlsx` beside the PDF, when the run record names it, is archived and mailed with it.
+ *
+ * --test-to ADDRESS sends one copy marked as a test (subject prefix and banner, in the report's
+ * language) to that address only: nothing is claimed, archived or recorded, so a later real send
+ * still goes to every recipient once.
  *
  * Exit codes:
  *   0  sent, already delivered, or no recipients
@@ -20,7 +25,7 @@
  */
 import { parseMetricsJsonText } from '../metrics/schema.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 
@@ -36,7 +41,9 @@ import { OutboxTransport, SmtpTransport, type MailTransport } from '../deliver/t
 import { loadReports } from '../metrics/config.js';
 import { burstRecipients, scopedTitles } from '../render/burst.js';
 import { deliverBursts, worstExit } from './bursts.js';
-import { MAIL_LIMITS } from '../deliver/compose.js';
+import { MAIL_LIMITS, workbookKeyOf } from '../deliver/compose.js';
+import { sendTestCopy } from '../deliver/emailTest.js';
+import { templatesDirFor } from '../render/messages.js';
 
 interface Options {
   report?: string;
@@ -54,6 +61,8 @@ interface Options {
   force: boolean;
   attachLimit: string;
   config: string;
+  templates?: string;
+  testTo?: string;
 }
 
 function readOrFail(file: string, what: string): Buffer {
@@ -82,6 +91,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--force', 'send even if this report and period was already delivered', false)
     .option('--attach-limit <bytes>', 'largest encoded PDF to attach; larger ones are linked', String(MAIL_LIMITS.attachLimitBytes))
     .option('--config <dir>', 'config folder', 'config')
+    .option('--templates <dir>', "templates folder whose locales/ override the mail's words, as for the PDF (default: the report's)")
+    .option('--test-to <address>', 'send one copy marked as a test to this address only; nothing is archived or recorded')
     .addHelpText(
       'after',
       [
@@ -111,6 +122,7 @@ export async function main(argv: string[]): Promise<number> {
   const pdfFile = o.pdf ?? `${base}.pdf`;
   const metricsFile = o.metrics ?? `${base}.metrics.json`;
   const runFile = o.run ?? (o.pdf ? o.pdf.replace(/(\.pdf)?$/i, '.run.json') : `${base}.run.json`);
+  const workbookFile = workbookKeyOf(pdfFile);
   const metricsBytes = readOrFail(metricsFile, 'metrics file');
   const pdf = new Uint8Array(readOrFail(pdfFile, 'PDF'));
   const m = parseMetricsJsonText(metricsBytes.toString('utf8'), metricsFile);
@@ -121,7 +133,17 @@ export async function main(argv: string[]): Promise<number> {
   if (!existsSync(runFile)) {
     throw new UsageError(`no run record ${runFile}: cannot tell whether the PDF and metrics.json are of one run; produce them with \`npm run report\` (or give --run)`);
   }
-  const run = assertSameRun(readOrFail(runFile, 'run record').toString('utf8'), pdf, metricsBytes, runFile);
+  const runText = readOrFail(runFile, 'run record').toString('utf8');
+  // The workbook travels with the PDF when the run that wrote the PDF wrote it too.
+  const named = (() => {
+    try {
+      return (JSON.parse(runText) as { workbookSha256?: unknown } | null)?.workbookSha256 !== undefined;
+    } catch {
+      return false; // assertSameRun says what is wrong with the record
+    }
+  })();
+  const workbook = named ? new Uint8Array(readOrFail(workbookFile, 'workbook')) : undefined;
+  const run = assertSameRun(runText, pdf, metricsBytes, runFile, workbook);
 
   const def = reports.find((r) => r.id === reportId);
   if (!def) throw new UsageError(`no report "${reportId}" in ${o.config}/reports.yaml`);
@@ -132,20 +154,38 @@ export async function main(argv: string[]): Promise<number> {
   const attachLimitBytes = Number(o.attachLimit);
   if (!Number.isInteger(attachLimitBytes) || attachLimitBytes < 0) throw new UsageError(`--attach-limit must be a number of bytes, got ${o.attachLimit}`);
 
-  const archive = new LocalArchive(o.archive);
+  const templatesDir = o.templates ? resolve(o.templates) : templatesDirFor(def);
   const transport: MailTransport = o.smtp ? new SmtpTransport(o.smtp) : new OutboxTransport(o.outbox);
+  const parts = { pdf, metrics: metricsBytes, ...(workbook ? { workbook } : {}) };
+  if (o.testTo !== undefined) {
+    const sent = await sendTestCopy({
+      transport,
+      report: { ...def, recipients },
+      period,
+      parts,
+      from: o.from,
+      to: o.testTo,
+      attachLimitBytes,
+      templatesDir,
+      link: async (file) => pathToFileURL(resolve(file === 'pdf' ? pdfFile : workbookFile)).href,
+    });
+    console.log(`test copy sent to ${sent.to} via ${transport.kind}: ${sent.providerId} (nothing archived or recorded)`);
+    return 0;
+  }
+  const archive = new LocalArchive(o.archive);
   // A report with `burst`: each team's or channel's report on its own (cli/bursts.ts); one that fails stops neither the others nor the company's.
   const burstCode =
     def.burst && !o.pdf && !m.scope
-      ? await deliverBursts({ archive, transport, company: m, report: def, out: o.out, to, from: o.from, attachLimitBytes, linkExpiresSeconds: MAIL_LIMITS.linkExpiresSeconds, force: o.force, log: (l) => console.log(l), warn: (l) => console.error(`deliver: ${l}`) })
+      ? await deliverBursts({ archive, transport, company: m, report: def, out: o.out, to, templatesDir, from: o.from, attachLimitBytes, linkExpiresSeconds: MAIL_LIMITS.linkExpiresSeconds, force: o.force, log: (l) => console.log(l), warn: (l) => console.error(`deliver: ${l}`) })
       : 0;
   const outcome = await deliverReport({
     archive,
     transport,
-    report: { ...(m.scope ? scopedTitles({ id: def.id, title: def.title, titles: def.titles }, m.scope) : { id: def.id, title: def.title, titles: def.titles }), recipients },
+    report: { ...(m.scope ? scopedTitles(def, m.scope) : def), recipients },
     scope: m.scope,
     period,
-    parts: { pdf, metrics: metricsBytes },
+    parts,
+    templatesDir,
     from: o.from,
     attachLimitBytes,
     linkExpiresSeconds: MAIL_LIMITS.linkExpiresSeconds,

@@ -1,16 +1,19 @@
 /**
  * The report e-mail as raw MIME, built by nodemailer's MailComposer (headers, encodings, line
- * lengths and boundaries are the library's job, not ours). The PDF is attached when its encoded
- * size fits the configured limit; otherwise the message carries a link to the archived copy.
+ * lengths and boundaries are the library's job, not ours): the HTML body and its plain-text part
+ * (./email.ts), the PDF and the Excel workbook attached while their encoded size fits the
+ * configured limit, otherwise linked to their archived copies. The words are the PDF's: the
+ * messages the report was rendered with (templates/locales, overridden by the report's templates
+ * folder), passed in by the caller.
  */
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { type MetricsJson } from '../metrics/schema.js';
-import { LOCALES, type Locale } from '../pipeline/reportsConfig.js';
-import { MessageError, msg, type Messages } from '../render/messages.js';
-import en from '../../templates/locales/en.json' with { type: 'json' };
-import ru from '../../templates/locales/ru.json' with { type: 'json' };
-import zhCN from '../../templates/locales/zh-CN.json' with { type: 'json' };
+import { INDICATORS } from '../metrics/indicators.js';
+import { LOCALES, ReportDefSchema, type Locale, type ReportDef } from '../pipeline/reportsConfig.js';
+import { loadMessages, MessageError, type Messages } from '../render/messages.js';
+import { buildReportModel } from '../render/reportModel.js';
+import { renderEmail, type EmailFile } from './email.js';
 
 /**
  * The e-mail limits, one home for the stack's defaults, the Lambda's fallbacks and the local CLI:
@@ -23,17 +26,34 @@ export const MAIL_LIMITS = {
   linkExpiresSeconds: 7 * 24 * 3600,
 } as const;
 
+/** What the e-mail needs of a report definition; the rest takes the definition's defaults. */
+export type EmailReport = Pick<ReportDef, 'id' | 'title'> & Partial<Omit<ReportDef, 'id' | 'title'>>;
+
+/**
+ * The messages of the report's locale: the built-in ones overridden by `templatesDir`'s
+ * locales (the PDF's catalogue). Throws MessageError for a locale the report cannot be written in
+ * or an unreadable override file.
+ */
+export function emailMessages(locale: string, templatesDir?: string): Messages {
+  if (!(LOCALES as readonly string[]).includes(locale)) throw new MessageError(`no messages for locale "${locale}" (known: ${LOCALES.join(', ')})`);
+  return loadMessages(locale as Locale, templatesDir);
+}
+
 export interface ComposeInput {
   from: string;
   to: string[];
-  /** The title in the report's locale. */
-  reportTitle: string;
+  /** The report definition (or its id and title: the rest takes the definition's defaults). */
+  report: EmailReport;
   period: string;
   /** The subject and body are written in `metrics.locale`, the language the PDF was rendered in. */
-  metrics: Pick<MetricsJson, 'indicators' | 'locale'>;
+  metrics: MetricsJson;
+  /** The messages of `metrics.locale` the PDF was rendered with (emailMessages). */
+  messages: Messages;
   pdf: Uint8Array;
   pdfName: string;
-  /** Largest attachment, measured as base64 with MIME line breaks, that is sent inline. */
+  /** The Excel workbook of the same run, attached after the PDF when both fit, else linked. */
+  workbook?: { bytes: Uint8Array; name: string; link: () => Promise<string> };
+  /** Largest total of attachments, measured as base64 with MIME line breaks, sent inline. */
   attachLimitBytes: number;
   /** Called only when the PDF is too large to attach. */
   link: () => Promise<string>;
@@ -41,14 +61,22 @@ export interface ComposeInput {
   messageIdDomain?: string;
   /** The Message-ID to use (`<...@...>`), when the caller must know it before composing. */
   messageId?: string;
+  /** A test copy to this one address: marked in the subject and by a banner. */
+  test?: { address: string };
 }
 
 export interface ComposedMessage {
   raw: Buffer;
   messageId: string;
   subject: string;
+  /** The PDF is attached (else linked: `link`). */
   attached: boolean;
   link: string | null;
+  /** What became of the workbook: attached, linked (`workbookLink`), or there was none. */
+  workbook: 'attached' | 'linked' | 'none';
+  workbookLink: string | null;
+  html: string;
+  text: string;
 }
 
 /** Size of `n` bytes as MIME base64: 4 characters per 3 bytes, CRLF after every 76 characters. */
@@ -57,61 +85,65 @@ export function base64MimeSize(n: number): number {
   return chars + 2 * Math.ceil(chars / 76);
 }
 
-/**
- * The e-mail's words: the `email.*` keys of templates/locales/<locale>.json, filled in by the
- * renderer's own `msg`. The files are imported (bundled into the Lambda) rather than read at run
- * time, because the deliver function ships without the templates folder.
- */
-const MESSAGES: Record<Locale, Messages> = { en: en as Messages, 'zh-CN': zhCN as Messages, ru: ru as Messages };
-
-/** The locale's messages; throws MessageError for a locale the report cannot be written in. */
-export function emailMessages(locale: string): Messages {
-  const m = (LOCALES as readonly string[]).includes(locale) ? MESSAGES[locale as Locale] : undefined;
-  if (!m) throw new MessageError(`no e-mail messages for locale "${locale}" (known: ${LOCALES.join(', ')})`);
-  return m;
-}
-
-export function periodLabel(period: string, locale: string): string {
-  const [y, m] = period.split('-').map(Number) as [number, number];
-  return new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'long', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, 15));
-}
-
 /** A fresh Message-ID in the sender's domain (or `domain`). */
 export function newMessageId(from: string, domain?: string): string {
   const d = domain ?? (from.match(/@([^>\s]+)>?\s*$/)?.[1] ?? 'localhost');
   return `<${randomUUID()}@${d}>`;
 }
 
+/**
+ * The full definition the report model needs: the given fields over the definition's defaults,
+ * showing only the indicators metrics.json holds.
+ */
+function reportDefFor(report: EmailReport, metrics: MetricsJson): ReportDef {
+  const given = Object.fromEntries(Object.entries(report).filter(([, v]) => v !== undefined)) as EmailReport;
+  const base = ReportDefSchema.parse({ id: report.id, title: report.title, timezone: metrics.period.timezone, locale: metrics.locale });
+  const present = new Set(Object.keys(metrics.indicators));
+  const indicators = (given.indicators ?? INDICATORS.map((d) => d.id)).filter((id) => present.has(id));
+  return { ...base, ...given, indicators };
+}
+
 export async function composeReportMessage(input: ComposeInput): Promise<ComposedMessage> {
-  const locale = input.metrics.locale;
-  const messages = emailMessages(locale);
-  const words = (key: string, params: Record<string, unknown> = {}) => msg(messages, locale, `email.${key}`, params);
-  const label = periodLabel(input.period, locale);
-  const counts = { met: 0, at_risk: 0, missed: 0 };
-  for (const r of Object.values(input.metrics.indicators)) {
-    if (r.status === 'met' || r.status === 'at_risk' || r.status === 'missed') counts[r.status]++;
-  }
+  const locale = input.metrics.locale as Locale;
+  const model = buildReportModel(input.metrics, reportDefFor(input.report, input.metrics), locale, input.messages);
   const messageId = input.messageId ?? newMessageId(input.from, input.messageIdDomain);
-  const attach = base64MimeSize(input.pdf.byteLength) <= input.attachLimitBytes;
+  const pdfSize = base64MimeSize(input.pdf.byteLength);
+  const attach = pdfSize <= input.attachLimitBytes;
   const link = attach ? null : await input.link();
-  const subject = words('subject', { title: input.reportTitle, period: label });
-  const text = [
-    words('intro', { title: input.reportTitle, period: label }),
-    words('summary', { met: counts.met, atRisk: counts.at_risk, missed: counts.missed }),
-    attach ? words('attached') : words('link', { url: link! }),
-  ].join('\n\n');
+  const files: EmailFile[] = [{ kind: 'pdf', name: input.pdfName, link }];
+  let workbook: ComposedMessage['workbook'] = 'none';
+  let workbookLink: string | null = null;
+  if (input.workbook) {
+    const fits = (attach ? pdfSize : 0) + base64MimeSize(input.workbook.bytes.byteLength) <= input.attachLimitBytes;
+    workbook = fits ? 'attached' : 'linked';
+    workbookLink = fits ? null : await input.workbook.link();
+    files.push({ kind: 'workbook', name: input.workbook.name, link: workbookLink });
+  }
+  const content = await renderEmail({ model, files, test: input.test });
 
   const composer = new MailComposer({
     from: input.from,
     to: input.to,
-    subject,
-    text,
+    subject: content.subject,
+    text: content.text,
+    html: content.html,
     messageId,
     date: new Date(),
-    attachments: attach
-      ? [{ filename: input.pdfName, content: Buffer.from(input.pdf), contentType: 'application/pdf', contentTransferEncoding: 'base64' }]
-      : [],
+    headers: input.test ? { 'X-Report-Test': 'true' } : {},
+    attachments: [
+      ...(attach ? [{ filename: input.pdfName, content: Buffer.from(input.pdf), contentType: 'application/pdf', contentTransferEncoding: 'base64' as const }] : []),
+      ...(input.workbook && workbook === 'attached'
+        ? [{ filename: input.workbook.name, content: Buffer.from(input.workbook.bytes), contentType: XLSX_TYPE, contentTransferEncoding: 'base64' as const }]
+        : []),
+    ],
   });
   const raw = await composer.compile().build();
-  return { raw, messageId, subject, attached: attach, link };
+  return { raw, messageId, subject: content.subject, attached: attach, link, workbook, workbookLink, html: content.html, text: content.text };
+}
+
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** The workbook's key or file name beside a PDF's: the same name ending in `.xlsx`. */
+export function workbookKeyOf(pdfKey: string): string {
+  return pdfKey.replace(/\.pdf$/i, '.xlsx');
 }

@@ -27,14 +27,15 @@
  */
 import { createHash } from 'node:crypto';
 import { locate, type Archive } from './archive.js';
-import { composeReportMessage, emailMessages, newMessageId } from './compose.js';
+import { composeReportMessage, emailMessages, newMessageId, workbookKeyOf, XLSX_TYPE, type EmailReport } from './compose.js';
 import { ArchiveError, DeliveryInDoubtError, DeliverySendError, ReportIncompleteError } from './errors.js';
 import { reportKeys, type ReportKeys, type Scope } from './keys.js';
 import { TransportError, type MailTransport, type SendEvidence } from './transport.js';
 import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
 import type { Locale } from '../pipeline/reportsConfig.js';
 
-export interface ReportIdentity {
+/** The report definition's fields the mail uses (the model's organisation, breakdowns, indicators...). */
+export interface ReportIdentity extends Omit<EmailReport, 'recipients'> {
   id: string;
   title: string;
   /** The title in other locales; the mail uses the one of the locale the report was rendered in (metrics.json). */
@@ -49,6 +50,9 @@ export interface ArchivedRun {
   metricsSha256: string;
   pdfVersionId?: string;
   metricsVersionId?: string;
+  /** The Excel workbook of the run, archived beside the PDF (absent when the run made none). */
+  workbookSha256?: string;
+  workbookVersionId?: string;
 }
 
 export function sha256(body: Uint8Array | string): string {
@@ -136,10 +140,15 @@ export interface RunRecord {
   locale: string;
   pdfSha256: string;
   metricsSha256: string;
+  /** The `.xlsx` workbook written beside the PDF (absent in records of runs that wrote none). */
+  workbookSha256?: string;
 }
 
-/** Checks that the PDF and metrics.json are the pair `run` names; throws ReportIncompleteError if not. */
-export function assertSameRun(runText: string, pdf: Uint8Array, metrics: Uint8Array | string, where: string): RunRecord {
+/**
+ * Checks that the PDF and metrics.json (and the workbook, when the record names one) are the files
+ * `run` names; throws ReportIncompleteError if not.
+ */
+export function assertSameRun(runText: string, pdf: Uint8Array, metrics: Uint8Array | string, where: string, workbook?: Uint8Array | null): RunRecord {
   let run: RunRecord;
   try {
     run = JSON.parse(runText) as RunRecord;
@@ -149,7 +158,11 @@ export function assertSameRun(runText: string, pdf: Uint8Array, metrics: Uint8Ar
   if (typeof run?.runId !== 'string' || typeof run.pdfSha256 !== 'string' || typeof run.metricsSha256 !== 'string') {
     throw new ReportIncompleteError(`${where}: not a run record (runId, pdfSha256, metricsSha256)`);
   }
-  const wrong = [sha256(pdf) !== run.pdfSha256 ? 'the PDF' : '', sha256(metrics) !== run.metricsSha256 ? 'metrics.json' : ''].filter(Boolean);
+  const wrong = [
+    sha256(pdf) !== run.pdfSha256 ? 'the PDF' : '',
+    sha256(metrics) !== run.metricsSha256 ? 'metrics.json' : '',
+    run.workbookSha256 !== undefined && (!workbook || sha256(workbook) !== run.workbookSha256) ? 'the workbook' : '',
+  ].filter(Boolean);
   if (wrong.length) {
     throw new ReportIncompleteError(
       `${wrong.join(' and ')} ${wrong.length > 1 ? 'are' : 'is'} not from run ${run.runId} (${where}): another run overwrote ${wrong.length > 1 ? 'them' : 'it'}; run \`npm run report\` again; nothing sent`,
@@ -162,6 +175,8 @@ export function assertSameRun(runText: string, pdf: Uint8Array, metrics: Uint8Ar
 export interface ReportParts {
   pdf: Uint8Array;
   metrics: Uint8Array | string;
+  /** The run's Excel workbook (`.xlsx`), archived and mailed with the PDF. */
+  workbook?: Uint8Array;
 }
 
 /**
@@ -173,12 +188,15 @@ async function storeReport(archive: Archive, keys: ReportKeys, parts: ReportPart
   const meta = { 'run-id': runId };
   const m = await archive.put(keys.metrics, parts.metrics, 'application/json; charset=utf-8', meta);
   const p = await archive.put(keys.pdf, parts.pdf, 'application/pdf', meta);
+  const w = parts.workbook ? await archive.put(workbookKeyOf(keys.pdf), parts.workbook, XLSX_TYPE, meta) : null;
   const run: ArchivedRun = {
     runId,
     pdfSha256: sha256(parts.pdf),
     metricsSha256: sha256(parts.metrics),
     ...(p.versionId ? { pdfVersionId: p.versionId } : {}),
     ...(m.versionId ? { metricsVersionId: m.versionId } : {}),
+    ...(parts.workbook ? { workbookSha256: sha256(parts.workbook) } : {}),
+    ...(w?.versionId ? { workbookVersionId: w.versionId } : {}),
   };
   await archive.put(keys.run, JSON.stringify(run, null, 2), 'application/json', meta);
   return run;
@@ -202,6 +220,8 @@ export interface DeliverInput {
   linkExpiresSeconds: number;
   /** Send even when a delivery record exists (replaces it). */
   force?: boolean;
+  /** The report's templates folder: its locale files override the mail's words, as they do the PDF's. */
+  templatesDir?: string;
   /** Identifies the run in the delivery record and run.json (the execution name on AWS). */
   runId: string;
   now?: () => Date;
@@ -215,15 +235,22 @@ async function readRecord(archive: Archive, key: string): Promise<DeliveryRecord
 
 /** The archived report, checked to be whole and (when the record names them) the bytes it names. */
 async function readArchived(archive: Archive, keys: ReportKeys, reportId: string, period: string, expected: ArchivedRun | undefined, runId: string) {
-  const [pdf, metricsBytes] = await Promise.all([archive.get(keys.pdf), archive.get(keys.metrics)]);
+  const [pdf, metricsBytes, workbook] = await Promise.all([
+    archive.get(keys.pdf),
+    archive.get(keys.metrics),
+    expected?.workbookSha256 ? archive.get(workbookKeyOf(keys.pdf)) : Promise.resolve(null),
+  ]);
   const metrics = assertCompleteReport(reportId, period, pdf, metricsBytes);
-  const found: ArchivedRun = { runId, pdfSha256: sha256(pdf!), metricsSha256: sha256(metricsBytes!) };
-  if (expected && (found.pdfSha256 !== expected.pdfSha256 || found.metricsSha256 !== expected.metricsSha256)) {
+  const found: ArchivedRun = { runId, pdfSha256: sha256(pdf!), metricsSha256: sha256(metricsBytes!), ...(workbook ? { workbookSha256: sha256(workbook) } : {}) };
+  if (
+    expected &&
+    (found.pdfSha256 !== expected.pdfSha256 || found.metricsSha256 !== expected.metricsSha256 || found.workbookSha256 !== expected.workbookSha256)
+  ) {
     throw new ReportIncompleteError(
-      `report ${reportId} ${period}: the archived PDF or metrics.json is not what run ${expected.runId} archived and mailed (SHA-256 differs); nothing sent`,
+      `report ${reportId} ${period}: the archived PDF, metrics.json or workbook is not what run ${expected.runId} archived and mailed (SHA-256 differs); nothing sent`,
     );
   }
-  return { pdf: pdf!, metrics, run: expected ?? found };
+  return { pdf: pdf!, metrics, workbook: workbook ?? undefined, run: expected ?? found };
 }
 
 /**
@@ -239,7 +266,7 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
   const ownMetrics = assertCompleteReport(report.id, period, input.parts.pdf, input.parts.metrics);
   assertScope(ownMetrics, input.scope, report.id, period);
   try {
-    emailMessages(ownMetrics.locale);
+    emailMessages(ownMetrics.locale, input.templatesDir);
   } catch (e) {
     throw new ReportIncompleteError(`report ${report.id} ${period}: ${(e as Error).message}`, { cause: e });
   }
@@ -248,7 +275,12 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
     log('report has no recipients; archived, nothing sent', { reportId: report.id, period });
     return { status: 'no_recipients', keys };
   }
-  const own: ArchivedRun = { runId: input.runId, pdfSha256: sha256(input.parts.pdf), metricsSha256: sha256(input.parts.metrics) };
+  const own: ArchivedRun = {
+    runId: input.runId,
+    pdfSha256: sha256(input.parts.pdf),
+    metricsSha256: sha256(input.parts.metrics),
+    ...(input.parts.workbook ? { workbookSha256: sha256(input.parts.workbook) } : {}),
+  };
   const messageId = newMessageId(input.from);
 
   const json = (r: DeliveryRecord) => JSON.stringify(r, null, 2);
@@ -279,7 +311,7 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
   /** The record to put back if this attempt certainly sent nothing (null: remove it). */
   let before: DeliveryRecord | null = null;
   /** What is mailed: this run's parts (first attempt, force) or the archived report (a re-send). */
-  let content: { pdf: Uint8Array; metrics: MetricsJson } = { pdf: input.parts.pdf, metrics: ownMetrics };
+  let content: { pdf: Uint8Array; metrics: MetricsJson; workbook?: Uint8Array } = { pdf: input.parts.pdf, metrics: ownMetrics, workbook: input.parts.workbook };
   /** True when this run's parts go into the archive once the claim is won. */
   let store = true;
   if (input.force) {
@@ -348,17 +380,28 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
     log('report archived', { pdfKey: keys.pdf, runId: input.runId, pdfVersionId: archived.pdfVersionId });
   }
 
-  const title = report.titles?.[content.metrics.locale as Locale] ?? report.title;
   let message: Awaited<ReturnType<typeof composeReportMessage>>;
   try {
+    const { recipients: _r, ...def } = report;
+    const workbook = content.workbook;
     message = await composeReportMessage({
       from: input.from,
       to: report.recipients,
-      reportTitle: title,
+      report: def,
       period,
       metrics: content.metrics,
+      messages: emailMessages(content.metrics.locale, input.templatesDir),
       pdf: content.pdf,
       pdfName: keys.pdfName,
+      ...(workbook
+        ? {
+            workbook: {
+              bytes: workbook,
+              name: workbookKeyOf(keys.pdfName),
+              link: () => archive.link(workbookKeyOf(keys.pdf), input.linkExpiresSeconds, archived.workbookVersionId),
+            },
+          }
+        : {}),
       attachLimitBytes: input.attachLimitBytes,
       link: () => archive.link(keys.pdf, input.linkExpiresSeconds, archived.pdfVersionId),
       messageId,

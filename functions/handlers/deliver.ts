@@ -5,6 +5,14 @@
  * e-mails the report through SES at most once (see ../deliver/deliver.ts). A run that finds the
  * report already delivered leaves the archive as it is.
  *
+ * With `testTo` in the input (the state machine's start input carries it through), one copy marked
+ * as a test goes to that address only: nothing is claimed, archived or recorded, so a later real
+ * run still mails every recipient once.
+ *
+ * The run's workbook (`work/<runId>/report.xlsx`, when the render step wrote one) is archived and
+ * mailed with the PDF; the words come from the report's templates folder, shipped with the
+ * function, as for the PDF.
+ *
  * Errors go to the state machine by name: DeliverySendError (nothing sent) is retried;
  * DeliveryInDoubtError (may have been sent, evidence in delivery.json) and PartialDeliveryError
  * (sent, but recipients refused; thrown after delivery.json records who got it) go to ops.
@@ -15,6 +23,9 @@ import { S3Archive } from '../deliver/archive.js';
 import { deliverReport } from '../deliver/deliver.js';
 import { PartialDeliveryError, ReportIncompleteError } from '../deliver/errors.js';
 import { workKeys } from '../deliver/keys.js';
+import { workbookKeyOf } from '../deliver/compose.js';
+import { sendTestCopy } from '../deliver/emailTest.js';
+import { templatesDirFor } from '../render/messages.js';
 import type { MailTransport } from '../deliver/transport.js';
 import type { ReportsFile } from '../pipeline/reportsConfig.js';
 import { parseEvent, reportById, StepEventSchema, type StepEvent } from './runtime.js';
@@ -31,17 +42,23 @@ export interface DeliverDeps {
 }
 
 export interface DeliverResult extends StepEvent {
-  delivery: 'sent' | 'already_sent' | 'no_recipients';
+  /** `test_sent`: a test copy went to `testTo` only. */
+  delivery: 'sent' | 'already_sent' | 'no_recipients' | 'test_sent';
   pdfKey: string;
   messageId: string | null;
 }
 
-async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array>;
+async function getBytes(s3: S3Client, bucket: string, key: string, optional: true): Promise<Uint8Array | undefined>;
+async function getBytes(s3: S3Client, bucket: string, key: string, optional = false): Promise<Uint8Array | undefined> {
   try {
     const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return await r.Body!.transformToByteArray();
   } catch (e) {
-    if ((e as Error).name === 'NoSuchKey') throw new ReportIncompleteError(`s3://${bucket}/${key} is missing`, { cause: e });
+    if ((e as Error).name === 'NoSuchKey') {
+      if (optional) return undefined;
+      throw new ReportIncompleteError(`s3://${bucket}/${key} is missing`, { cause: e });
+    }
     throw e;
   }
 }
@@ -54,16 +71,36 @@ export function createDeliverHandler(deps: DeliverDeps) {
     try {
       const report = reportById(deps.reports, e.reportId);
       const work = workKeys(e.runId);
-      const [metrics, pdf] = await Promise.all([
+      const [metrics, pdf, workbook] = await Promise.all([
         getBytes(deps.s3, deps.archiveBucket, work.metrics),
         getBytes(deps.s3, deps.archiveBucket, work.pdf),
+        getBytes(deps.s3, deps.archiveBucket, workbookKeyOf(work.pdf), true),
       ]);
+      const parts = { pdf, metrics, ...(workbook ? { workbook } : {}) };
+      const templatesDir = templatesDirFor(report);
+      if (e.testTo) {
+        const sent = await sendTestCopy({
+          transport: deps.transport,
+          report,
+          period: e.period,
+          parts,
+          from: deps.sender,
+          to: e.testTo,
+          attachLimitBytes: deps.attachLimitBytes,
+          templatesDir,
+          // The run's own scratch copies (the archive is not touched).
+          link: (file) => archive.link(file === 'pdf' ? work.pdf : workbookKeyOf(work.pdf), deps.linkExpiresSeconds),
+        });
+        deps.logger.info('test copy sent; nothing archived or recorded', { testTo: sent.to, messageId: sent.messageId });
+        return { ...e, delivery: 'test_sent', pdfKey: work.pdf, messageId: sent.messageId };
+      }
       const outcome = await deliverReport({
         archive,
         transport: deps.transport,
-        report: { id: report.id, title: report.title, titles: report.titles, recipients: report.recipients },
+        report,
         period: e.period,
-        parts: { pdf, metrics },
+        parts,
+        templatesDir,
         from: deps.sender,
         attachLimitBytes: deps.attachLimitBytes,
         linkExpiresSeconds: deps.linkExpiresSeconds,

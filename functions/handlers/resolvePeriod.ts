@@ -19,6 +19,6 @@ export function createResolvePeriodHandler(deps: { reports: ReportsFile }) {
     const e = parseEvent(StartEventSchema, envelope?.start ? { ...envelope.start, runId: envelope.runId } : event);
     const report = reportById(deps.reports, e.reportId);
     const period = e.period ?? lastClosedPeriod(report.timezone, new Date(e.scheduledTime!));
-    return { reportId: report.id, period, timezone: report.timezone, force: e.force, runId: e.runId };
+    return { reportId: report.id, period, timezone: report.timezone, force: e.force, ...(e.testTo ? { testTo: e.testTo } : {}), runId: e.runId };
   };
 }

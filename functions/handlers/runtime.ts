@@ -72,6 +72,8 @@ export const StartEventSchema = z
     /** An explicit period (backfill, manual re-run); wins over scheduledTime. */
     period: periodId.optional(),
     force: z.boolean().default(false),
+    /** Send one copy marked as a test to this address only; nothing is archived or recorded (deliver). */
+    testTo: z.email().optional(),
     runId,
   })
   .refine((e) => e.period || e.scheduledTime, { message: 'needs period or scheduledTime' });
@@ -81,6 +83,8 @@ export const StepEventSchema = z.object({
   reportId: z.string().min(1),
   period: periodId,
   force: z.boolean().default(false),
+  /** A test send to this one address (StartEventSchema). */
+  testTo: z.email().optional(),
   runId,
 });
 export type StepEvent = z.infer<typeof StepEventSchema>;

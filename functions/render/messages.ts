@@ -32,6 +32,15 @@ function resolveTemplatesRoot(): string {
 }
 export const BUILTIN_LOCALES_DIR = join(TEMPLATES_ROOT, 'locales');
 
+/**
+ * The templates folder a report definition names: a bare name is a folder of the repository's
+ * templates/ (`default` -> templates/default); a path (`./analyst/templates`) is taken as is,
+ * relative to the working directory.
+ */
+export function templatesDirFor(report: { template: string }): string {
+  return /[\\/]/.test(report.template) || report.template.startsWith('.') ? resolve(report.template) : join(TEMPLATES_ROOT, report.template);
+}
+
 function isObject(v: unknown): v is Messages {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -5,12 +5,11 @@
  *   renderHtml(model, templatesDir)             the final, self-contained HTML (fonts inlined)
  *   renderReport({ metrics, report, ... })      both, then the PDF, under one timeout
  */
-import { join, resolve } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import type { Locale, ReportDef } from '../pipeline/reportsConfig.js';
 import { htmlToPdf, withBrowser, withTimeout } from './browser.js';
 import { codePointsOf, fontFaceCss, uncoveredChars } from './fonts.js';
-import { loadMessages, TEMPLATES_ROOT } from './messages.js';
+import { loadMessages, templatesDirFor } from './messages.js';
 import { buildReportModel, type ReportModel } from './reportModel.js';
 import { compileTemplates } from './templates.js';
 import { type MetricsJson } from '../metrics/schema.js';
@@ -19,14 +18,8 @@ export { buildReportModel, type ReportModel } from './reportModel.js';
 export { TemplateError } from './templates.js';
 export { RenderTimeoutError } from './browser.js';
 
-/**
- * The templates folder a report definition names: a bare name is a folder of the repository's
- * templates/ (`default` -> templates/default); a path (`./analyst/templates`) is taken as is,
- * relative to the working directory.
- */
-export function templatesDirFor(report: Pick<ReportDef, 'template'>): string {
-  return /[\\/]/.test(report.template) || report.template.startsWith('.') ? resolve(report.template) : join(TEMPLATES_ROOT, report.template);
-}
+/** The templates folder a report definition names (messages.ts: the deliver step needs it without Chromium). */
+export { templatesDirFor } from './messages.js';
 
 export interface RenderedHtml {
   html: string;
@@ -60,6 +53,8 @@ export interface RenderReportInput {
   templatesDir?: string;
   /** Default: the report definition's locale. */
   locale?: Locale;
+  /** The manager's commentary in Markdown for the first page (functions/render/commentary.ts); none when absent. */
+  commentary?: string | null;
   /** Milliseconds for the whole render, Chromium start included (default 60 s). */
   timeoutMs?: number;
   /** An already running browser to render with (it is not closed); default: launch one and close it. */
@@ -80,7 +75,7 @@ export async function renderReport(input: RenderReportInput): Promise<RenderRepo
   const locale = input.locale ?? input.report.locale;
   const templatesDir = input.templatesDir ?? templatesDirFor(input.report);
   const timeoutMs = input.timeoutMs ?? 60_000;
-  const model = buildReportModel(input.metrics, input.report, locale, loadMessages(locale, templatesDir));
+  const model = buildReportModel(input.metrics, input.report, locale, loadMessages(locale, templatesDir), { commentary: input.commentary });
   const { html, missingGlyphs } = renderHtmlWithReport(model, templatesDir);
   const toPdf = async (browser: Browser) => {
     const { pdf, blocked } = await htmlToPdf(browser, html, { timeoutMs });

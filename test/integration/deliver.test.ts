@@ -2,6 +2,7 @@
  * The archive-and-deliver step against real protocols: s3rver (S3 REST) as the archive and
  * smtp-server as the mail server. The sent message is parsed with mailparser.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalArchive, S3Archive } from '../../functions/deliver/archive.js';
 import { deliverReport, type DeliverInput, type ReportParts } from '../../functions/deliver/deliver.js';
+import { sendTestCopy } from '../../functions/deliver/emailTest.js';
 import { DeliveryInDoubtError, DeliverySendError, ReportIncompleteError } from '../../functions/deliver/errors.js';
 import { reportKeys } from '../../functions/deliver/keys.js';
 import { OutboxTransport, SmtpTransport } from '../../functions/deliver/transport.js';
@@ -213,9 +215,87 @@ describe('deliver over SMTP with the archive in S3', () => {
     await deliverReport(input(period, { parts: parts(period, tinyPdf(), 'ru') }));
     // Assess
     const mail = await simpleParser(smtp.messages[0]!.raw);
-    expect(mail.subject).toBe('Ежемесячный обзор клиентского сервиса: октябрь 2026 г.');
+    // The month as the PDF prints it (formatPeriod), from the same catalogue
+    expect(mail.subject).toBe('Ежемесячный обзор клиентского сервиса: Октябрь 2026 г.');
     expect(mail.text).toContain('Показатели: выполнено 2, под угрозой 1, не выполнено 1.');
-    expect(mail.text).toContain('PDF-файл во вложении.');
+    expect(mail.text).toContain('Полный отчёт — в PDF-файле во вложении.');
+    expect(mail.html).toContain('Требует внимания');
+  });
+
+  it('archives the workbook beside the PDF and mails both, naming its SHA-256 in run.json and the record', async () => {
+    // Prepare
+    const period = nextPeriod();
+    const workbook = new Uint8Array(randomBytes(5000));
+    const run = { ...parts(period), workbook };
+    // Act
+    const outcome = await deliverReport(input(period, { parts: run, runId: 'run-w' }));
+    // Assess
+    expect(outcome.status).toBe('sent');
+    const xlsxKey = `reports/${report.id}/${period}/${report.id}-${period}.xlsx`;
+    expect(Buffer.compare(await s3Bytes(xlsxKey), Buffer.from(workbook))).toBe(0);
+    const mail = await simpleParser(smtp.messages[0]!.raw);
+    expect(mail.attachments.map((a) => a.filename)).toEqual([`${report.id}-${period}.pdf`, `${report.id}-${period}.xlsx`]);
+    expect(Buffer.compare(mail.attachments[1]!.content, Buffer.from(workbook))).toBe(0);
+    const hash = createHash('sha256').update(workbook).digest('hex');
+    expect(JSON.parse((await s3Bytes(outcome.keys.run)).toString('utf8')).workbookSha256).toBe(hash);
+    expect(JSON.parse((await s3Bytes(outcome.keys.delivery)).toString('utf8')).archived.workbookSha256).toBe(hash);
+  });
+});
+
+describe('a test send (--test-to, testTo)', () => {
+  const testInput = (period: string, run: ReportParts) => ({
+    transport: new SmtpTransport(smtp.url),
+    report,
+    period,
+    parts: run,
+    from: 'Reports <reports@example.com>',
+    to: 'qa@example.com',
+    attachLimitBytes: 5 * 1024 * 1024,
+    link: async () => 'unused: everything fits',
+  });
+
+  it('mails one marked copy to that address only, touches neither record nor archive, and the real send still reaches everyone once', async () => {
+    // Prepare: a period of its own
+    const period = '2024-03';
+    const run = parts(period);
+    const keys = reportKeys(report.id, period);
+    // Act 1: a test send before the real one
+    const test = await sendTestCopy(testInput(period, run));
+    // Assess 1
+    expect(test.to).toBe('qa@example.com');
+    expect(smtp.messages.map((m) => m.to)).toEqual([['qa@example.com']]);
+    const testMail = await simpleParser(smtp.messages[0]!.raw);
+    expect(testMail.subject).toBe('[TEST] Monthly customer service review: March 2024');
+    expect(testMail.html).toContain('Test copy, sent only to qa@example.com.');
+    expect(Buffer.compare(testMail.attachments[0]!.content, Buffer.from(run.pdf))).toBe(0);
+    for (const key of [keys.delivery, keys.pdf, keys.metrics, keys.run]) expect(await archive().get(key)).toBeNull();
+
+    // Act 2: the real send
+    const real = await deliverReport(input(period, { parts: run }));
+    // Assess 2: every recipient, once, unmarked
+    expect(real.status).toBe('sent');
+    expect(smtp.messages).toHaveLength(2);
+    expect([...smtp.messages[1]!.to].sort()).toEqual([...report.recipients].sort());
+    const realMail = await simpleParser(smtp.messages[1]!.raw);
+    expect(realMail.subject).not.toContain('[TEST]');
+    expect(realMail.html).not.toContain('Test copy');
+    const recordAfterSend = await s3Bytes(keys.delivery);
+
+    // Act 3: a test send after the real one, then the real send again
+    await sendTestCopy(testInput(period, run));
+    const again = await deliverReport(input(period, { parts: run, runId: 'again' }));
+    // Assess 3: the record is byte-identical, the test went to its address only, nobody got it twice
+    expect(Buffer.compare(await s3Bytes(keys.delivery), recordAfterSend)).toBe(0);
+    expect(again.status).toBe('already_sent');
+    expect(smtp.messages.map((m) => m.to)).toEqual([['qa@example.com'], expect.any(Array), ['qa@example.com']]);
+  });
+
+  it('refuses more than one address, and sends nothing', async () => {
+    const period = nextPeriod();
+    await expect(sendTestCopy({ ...testInput(period, parts(period)), to: 'a@example.com,b@example.com' })).rejects.toThrow(
+      'the test address must be one e-mail address, got "a@example.com,b@example.com"',
+    );
+    expect(smtp.messages).toHaveLength(0);
   });
 });
 
