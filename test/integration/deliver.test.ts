@@ -3,17 +3,23 @@
  * smtp-server as the mail server. The sent message is parsed with mailparser.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main as deliverCli } from '../../functions/cli/deliver.js';
+import { createDeliverHandler } from '../../functions/handlers/deliver.js';
+import { createResolvePeriodHandler } from '../../functions/handlers/resolvePeriod.js';
+import { parseEvent, StepEventSchema } from '../../functions/handlers/runtime.js';
+import { parseReports } from '../../functions/metrics/config.js';
 import { LocalArchive, S3Archive } from '../../functions/deliver/archive.js';
 import { deliverReport, type DeliverInput, type ReportParts } from '../../functions/deliver/deliver.js';
 import { sendTestCopy } from '../../functions/deliver/emailTest.js';
 import { DeliveryInDoubtError, DeliverySendError, ReportIncompleteError } from '../../functions/deliver/errors.js';
-import { reportKeys } from '../../functions/deliver/keys.js';
+import { reportKeys, workKeys } from '../../functions/deliver/keys.js';
 import { OutboxTransport, SmtpTransport } from '../../functions/deliver/transport.js';
 import { startS3, startSmtp, type LocalS3, type LocalSmtp } from '../infra/support/localAws.js';
 import { sampleMetrics, tinyPdf } from '../infra/support/fixtures.js';
@@ -315,6 +321,97 @@ describe('deliver locally: folder archive and .eml outbox', () => {
       expect(Buffer.compare(mail.attachments[0]!.content, Buffer.from(pdf))).toBe(0);
       expect(await readFile(join(dir, 'archive', 'reports', report.id, period, 'delivery.json'), 'utf8')).toContain('"sent"');
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a test send on AWS and from the command line', () => {
+  it('the deliver handler with testTo mails the run to that address only, in the words of the templates folder, and records nothing', async () => {
+    // Prepare: a report whose templates folder overrides two e-mail words; the run's scratch copies in S3
+    const dir = await mkdtemp(join(tmpdir(), 'deliver-templates-'));
+    try {
+      await mkdir(join(dir, 'mine', 'locales'), { recursive: true });
+      await writeFile(join(dir, 'mine', 'locales', 'en.json'), JSON.stringify({ email: { attentionTitle: 'Look here first', testSubject: 'TRIAL: {subject}' } }));
+      const reports = parseReports(
+        `reports:\n  - id: ${report.id}\n    title: ${report.title}\n    timezone: Europe/Moscow\n    template: ${join(dir, 'mine')}\n    recipients: [lead@example.com]\n`,
+        'reports.yaml',
+      );
+      const period = '2024-04';
+      const runId = 'exec-test-send';
+      const run = parts(period);
+      const work = workKeys(runId);
+      await archive().put(work.metrics, run.metrics, 'application/json');
+      await archive().put(work.pdf, run.pdf, 'application/pdf');
+      const handler = createDeliverHandler({
+        s3: s3.client,
+        transport: new SmtpTransport(smtp.url),
+        reports,
+        archiveBucket: BUCKET,
+        sender: 'Reports <reports@example.com>',
+        attachLimitBytes: 5 * 1024 * 1024,
+        linkExpiresSeconds: 3600,
+        logger: new Logger({ serviceName: 'deliver-test', logLevel: 'SILENT' }),
+      });
+      // Act
+      const out = await handler({ reportId: report.id, period, runId, testTo: 'qa@example.com' });
+      // Assess
+      expect(out).toMatchObject({ delivery: 'test_sent', testTo: 'qa@example.com' });
+      expect(smtp.messages.map((m) => m.to)).toEqual([['qa@example.com']]);
+      const mail = await simpleParser(smtp.messages[0]!.raw);
+      expect(mail.subject).toBe('TRIAL: Monthly customer service review: April 2024');
+      expect(mail.html).toContain('Look here first');
+      const keys = reportKeys(report.id, period);
+      for (const key of [keys.delivery, keys.pdf, keys.metrics, keys.run]) expect(await archive().get(key)).toBeNull();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the state machine input carries testTo from the start to the deliver step', async () => {
+    // Act
+    const resolved = await createResolvePeriodHandler({ reports: parseReports(`reports:\n  - id: r\n    title: R\n    timezone: UTC\n`, 'reports.yaml') })({
+      start: { reportId: 'r', period: '2026-10', testTo: 'qa@example.com' },
+      runId: 'exec-1',
+    });
+    // Assess
+    expect(resolved).toMatchObject({ reportId: 'r', period: '2026-10', testTo: 'qa@example.com', runId: 'exec-1' });
+    expect(parseEvent(StepEventSchema, resolved).testTo).toBe('qa@example.com');
+    expect(() => parseEvent(StepEventSchema, { ...resolved, testTo: 'a@x.com, b@x.com' })).toThrow(/testTo/);
+  });
+
+  it('npm run deliver --test-to writes one marked message for that address and neither archives nor records', async () => {
+    // Prepare: a run's PDF, metrics.json, workbook and run.json, as npm run report leaves them
+    const dir = await mkdtemp(join(tmpdir(), 'deliver-cli-test-'));
+    const quiet = [vi.spyOn(console, 'log').mockImplementation(() => {}), vi.spyOn(console, 'error').mockImplementation(() => {})];
+    try {
+      const period = '2026-10';
+      const run = parts(period);
+      const workbook = new Uint8Array(randomBytes(3000));
+      const base = join(dir, `${report.id}-${period}.en`);
+      const hash = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+      await writeFile(`${base}.pdf`, run.pdf);
+      await writeFile(`${base}.metrics.json`, run.metrics);
+      await writeFile(`${base}.xlsx`, workbook);
+      await writeFile(`${base}.run.json`, JSON.stringify({ runId: 'local-1', reportId: report.id, period, locale: 'en', pdfSha256: hash(run.pdf), metricsSha256: hash(run.metrics), workbookSha256: hash(workbook) }));
+      const args = ['--report', report.id, '--period', period, '--out', dir, '--archive', join(dir, 'archive'), '--outbox', join(dir, 'outbox')];
+      // Act
+      const code = await deliverCli([...args, '--test-to', 'qa@example.com']);
+      // Assess
+      expect(code).toBe(0);
+      const files = await readdir(join(dir, 'outbox'));
+      expect(files).toHaveLength(1);
+      const mail = await simpleParser(await readFile(join(dir, 'outbox', files[0]!)));
+      expect(mail.subject).toBe('[TEST] Monthly customer service review: October 2026');
+      expect(mail.to).toMatchObject({ text: 'qa@example.com' });
+      expect(mail.attachments.map((a) => a.filename)).toEqual([`${report.id}-${period}.pdf`, `${report.id}-${period}.xlsx`]);
+      await expect(readdir(join(dir, 'archive'))).rejects.toThrow(/ENOENT/);
+      // A workbook that is not the run's is refused, nothing sent
+      await writeFile(`${base}.xlsx`, new Uint8Array(10));
+      await expect(deliverCli([...args, '--test-to', 'qa@example.com'])).rejects.toThrow(/the workbook is not from run local-1/);
+      expect(await readdir(join(dir, 'outbox'))).toHaveLength(1);
+    } finally {
+      quiet.forEach((q) => q.mockRestore());
       await rm(dir, { recursive: true, force: true });
     }
   });
