@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { LOCALES, type Locale } from '../pipeline/reportsConfig.js';
 import { renderReport } from '../render/renderReport.js';
+import { commentaryDirFor, readCommentary } from '../render/commentary.js';
 import { renderBursts } from './bursts.js';
 import { sha256, type RunRecord } from '../deliver/deliver.js';
 import { addMetricsOptions, runCli, runMetricsJob, writeFileAtomic, type MetricsJobOptions } from './runMetrics.js';
@@ -26,6 +27,8 @@ export function localRunId(now = new Date()): string {
 export interface ReportJobOptions extends Omit<MetricsJobOptions, 'locale'> {
   locale?: Locale;
   templates?: string;
+  /** Folder of the managers' commentary files, `<dir>/<reportId>/<period>.<locale>.md` (default: config/commentary when it exists). */
+  commentary?: string;
   timeoutMs?: number;
 }
 
@@ -36,10 +39,12 @@ export async function runReportJob(o: ReportJobOptions): Promise<{ pdfPath: stri
   // metricsText: the bytes this run wrote (another run into the same folder may replace the file).
   const { metrics, metricsPath, metricsText, report } = await runMetricsJob({ ...o, locale: o.locale });
   const started = Date.now();
+  const commentaryDir = commentaryDirFor(o.commentary);
   const { pdf, missingGlyphs, blocked } = await renderReport({
     metrics,
     report,
     locale: o.locale,
+    commentary: commentaryDir ? readCommentary(commentaryDir, metrics.reportId, metrics.period.id, o.locale ?? report.locale) : null,
     templatesDir: o.templates ? resolve(o.templates) : undefined,
     timeoutMs: o.timeoutMs,
   });
@@ -68,6 +73,7 @@ export function reportCommand(): Command {
   addMetricsOptions(cmd)
     .addOption(new Option('--locale <locale>', "report language (default: the report's)").choices([...LOCALES]))
     .option('--templates <dir>', 'templates folder (default: templates/<report.template>)')
+    .option('--commentary <dir>', "managers' commentary: <dir>/<reportId>/<period>.<locale>.md on the first page (default: config/commentary, if it exists)")
     .option('--timeout <ms>', 'render timeout in milliseconds', (v) => Number(v), 60_000);
   return cmd;
 }

@@ -6,9 +6,10 @@
 import { shiftPeriod } from '../pipeline/period.js';
 import { reportTitle, type Locale, type ReportDef } from '../pipeline/reportsConfig.js';
 import { EMPTY, fractionDigits, formatChange, formatDate, formatDateRange, formatDateTime, formatDateTimeShort, formatInt, formatMonthYearShort, formatPeriod, formatShare, formatValue } from './format.js';
-import { builtinMessages, msg, type Messages } from './messages.js';
+import { builtinMessages, lookup, msg, type Messages } from './messages.js';
+import { renderCommentary } from './commentary.js';
 import { CATEGORIES, type Category, type Direction, type IndicatorDeclaration as IndicatorDef } from '../metrics/declare.js';
-import { INDICATORS } from '../metrics/indicators.js';
+import { INDICATORS, tablesOf } from '../metrics/indicators.js';
 import { type IndicatorResult, type MetricsJson, type Status, type TrendPoint } from '../metrics/schema.js';
 import { REJECT_REASONS, type RejectReason, type SegmentKind, TABLES, type TableName } from '../pipeline/contract.js';
 
@@ -34,6 +35,8 @@ export interface SegmentRow {
   status: Status;
   statusWord: string;
   lowSample: boolean;
+  /** The segment's share of the indicator's total (count indicators only, e.g. ticket volume). */
+  shareText: string;
 }
 
 export interface BreakdownModel {
@@ -41,6 +44,33 @@ export interface BreakdownModel {
   title: string;
   column: string;
   rows: SegmentRow[];
+  /** n is shown unless it repeats the value (a count such as ticket volume). */
+  showN: boolean;
+  /** Status is shown only when the indicator has a target (else every row would say "No target"). */
+  showStatus: boolean;
+  /** Each segment's share of the total, for a count. */
+  showShare: boolean;
+}
+
+/**
+ * The team or channel that drove an indicator's change since the previous month. Each segment's
+ * contribution is its weight times its own change, `w_s × (v_s − p_s)`, where the weight is the
+ * segment's share of this month's population (`n_s / Σ n` over the segments with a value; 1 for a
+ * count, whose total is the sum of its segments). For a rate or mean the company value is exactly
+ * `Σ w_s × v_s`, so the contributions are the part of the change that happened inside each
+ * segment (the rest comes from the mix moving between segments); for a median they are the same
+ * weighted approximation. The driver is the segment, of any breakdown the report shows, with the
+ * largest contribution in the direction of the indicator's change; none when the change is zero or
+ * unknown, or no segment has a previous value.
+ */
+export interface DriverModel {
+  kind: SegmentKind;
+  name: string;
+  label: string;
+  contribution: number;
+  contributionText: string;
+  /** "Team Billing: -2.1 pp" */
+  text: string;
 }
 
 export interface TrendModelPoint extends TrendPoint {
@@ -73,6 +103,13 @@ export interface IndicatorModel {
   yearAgo: number | null;
   yearAgoText: string;
   change: ChangeModel;
+  /** The change against the same month a year earlier. */
+  yoy: ChangeModel;
+  driver: DriverModel | null;
+  /** A team or channel report (metrics.json `scope`): the company-wide figure beside the segment's own; null otherwise. */
+  company: { value: number | null; valueText: string; status: Status; statusWord: string } | null;
+  /** Why an indicator without data is not measured (absent table, absent column, no records); null when it has a value. */
+  notMeasuredReason: string | null;
   trend: TrendModelPoint[];
   trendCaption: string;
   breakdowns: BreakdownModel[];
@@ -83,10 +120,22 @@ export interface CategoryModel {
   id: Category;
   name: string;
   indicators: IndicatorModel[];
-  /** Indicators with at least one breakdown table (shown as wide cards). */
+  /** Indicators with a value and at least one breakdown table (shown as wide cards). */
   withBreakdowns: IndicatorModel[];
-  /** Indicators without breakdowns (shown as small chart cards, two to a row). */
+  /** Indicators with a value and no breakdowns (shown as small chart cards, two to a row). */
   withoutBreakdowns: IndicatorModel[];
+  /** The category's indicators that have a value this month (cards and summary rows). */
+  measured: IndicatorModel[];
+  /** One sentence listing the indicators without data and why; null when every one has a value. */
+  notMeasuredText: string | null;
+  /** No indicator of the category has data: the section is that one line. */
+  collapsed: boolean;
+}
+
+export interface VerdictModel {
+  /** The month in one sentence: misses, risks and met against target, improvements and deteriorations. */
+  text: string;
+  tone: 'bad' | 'warn' | 'good' | 'neutral';
 }
 
 export interface HighlightGroup {
@@ -136,8 +185,25 @@ export interface ReportModel {
   statusCounts: StatusCount[];
   total: number;
   categories: CategoryModel[];
+  /** How many categories have no data at all (each shown as one line). */
+  collapsedCount: number;
   indicators: Record<string, IndicatorModel>;
   highlights: HighlightGroup[];
+  verdict: VerdictModel;
+  /** A team or channel report (metrics.json `scope`): which one, as the cover names it; null for the company. */
+  scope: { kind: SegmentKind; value: string; label: string } | null;
+  /** The indicators that most need attention: missed first, then the largest deteriorations. */
+  attention: IndicatorModel[];
+  /** The largest improvements since the previous month (at most ATTENTION_MAX / 2), largest first. */
+  improved: IndicatorModel[];
+  /** Indicators that missed their target but did not fit in the attention list. */
+  attentionMoreText: string | null;
+  /** The manager's commentary as safe HTML (functions/render/commentary.ts); null when none. */
+  commentary: { html: string } | null;
+  /** The report's indicators without data, with their reasons, in one sentence; null when none. */
+  notMeasuredText: string | null;
+  /** For the first page: how many indicators are not measured, pointing to the summary; null when none. */
+  notMeasuredShortText: string | null;
   dataQuality: {
     tables: TableQualityModel[];
     /** Rejected records as a matrix: one row per reason that occurs, one count per table (columns = tables). */
@@ -155,16 +221,35 @@ function toneOf(direction: Direction, diff: number): Tone {
   return (diff > 0) === (direction === 'higher') ? 'good' : 'bad';
 }
 
-/** Worst first: lowest value for higher-is-better, highest for lower-is-better, largest for neutral; nulls last. */
+/**
+ * Worst first: lowest value for higher-is-better, highest for lower-is-better, largest for
+ * neutral; figures resting on few cases (lowSample) after the others, so a team with n = 1 does
+ * not top the table; nulls last.
+ */
 export function worstFirst(direction: Direction) {
-  return (a: { value: number | null; label: string }, b: { value: number | null; label: string }): number => {
+  return (a: { value: number | null; label: string; lowSample?: boolean }, b: { value: number | null; label: string; lowSample?: boolean }): number => {
     if (a.value === null || b.value === null) return a.value === null ? (b.value === null ? a.label.localeCompare(b.label) : 1) : -1;
+    if (Boolean(a.lowSample) !== Boolean(b.lowSample)) return a.lowSample ? 1 : -1;
     const d = direction === 'higher' ? a.value - b.value : b.value - a.value;
     return d !== 0 ? d : a.label.localeCompare(b.label);
   };
 }
 
-export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale: Locale = report.locale, messages: Messages = builtinMessages(locale)): ReportModel {
+/** How many indicators the first page lists as needing attention. */
+export const ATTENTION_MAX = 6;
+
+export interface ReportModelOptions {
+  /** The manager's commentary in Markdown (functions/render/commentary.ts reads it); none when absent. */
+  commentary?: string | null;
+}
+
+export function buildReportModel(
+  metrics: MetricsJson,
+  report: ReportDef,
+  locale: Locale = report.locale,
+  messages: Messages = builtinMessages(locale),
+  options: ReportModelOptions = {},
+): ReportModel {
   const t = (key: string, params?: Record<string, unknown>) => msg(messages, locale, key, params);
   const minSample = metrics.settings?.minSample ?? 30;
   const sla = metrics.settings?.sla ?? { firstResponseHours: 8, complaintResolutionHours: 72 };
@@ -181,33 +266,102 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
     indicators[def.id] = indicatorModel(def, r);
   }
 
-  function indicatorModel(def: IndicatorDef, r: IndicatorResult): IndicatorModel {
-    const direction = r.direction ?? def.direction;
-    const rawDiff = r.value !== null && r.previous !== null ? r.value - r.previous : null;
+  function changeOf(def: IndicatorDef, direction: Direction, value: number | null, base: number | null): ChangeModel {
+    const rawDiff = value !== null && base !== null ? value - base : null;
     // A change that rounds to zero on the page is shown as no change (flat, neutral).
     const scale = 10 ** fractionDigits(def);
     const diff = rawDiff === null ? null : Math.round(rawDiff * scale) === 0 ? 0 : rawDiff;
     const tone = diff === null ? 'neutral' : toneOf(direction, diff);
-    const change: ChangeModel = {
-      text: formatChange(def.id, r.value, r.previous, locale, ppTemplate),
+    return {
+      text: formatChange(def.id, value, base, locale, ppTemplate),
       arrow: diff === null ? 'none' : diff > 0 ? 'up' : diff < 0 ? 'down' : 'flat',
       tone,
       toneWord: diff === null || tone === 'neutral' ? '' : t(`tones.${tone}`),
     };
+  }
+
+  /** A segment's name as printed: "(unassigned)" for the empty one, a channel word when the locale has it. */
+  function segmentLabel(kind: SegmentKind, name: string): string {
+    if (name === 'unassigned') return t('segments.unassigned');
+    if (kind === 'channel') {
+      const word = lookup(messages, `channels.${name.toLowerCase()}`);
+      if (typeof word === 'string') return word;
+    }
+    return name;
+  }
+
+  /** See DriverModel for the definition. */
+  function driverOf(def: IndicatorDef, r: IndicatorResult, change: ChangeModel): DriverModel | null {
+    if (r.value === null || r.previous === null || change.arrow === 'flat' || change.arrow === 'none') return null;
+    const sign = Math.sign(r.value - r.previous);
+    let best: { kind: SegmentKind; name: string; c: number } | null = null;
+    for (const kind of def.breakdowns.filter((k) => breakdownKinds.includes(k))) {
+      const entries = Object.entries(metrics.segments?.[kind] ?? {})
+        .map(([name, byId]) => ({ name, s: byId[def.id] }))
+        .filter((e): e is { name: string; s: NonNullable<typeof e.s> } => e.s !== undefined && e.s.value !== null);
+      const total = entries.reduce((a, e) => a + e.s.n, 0);
+      // One segment (say, a single channel) is the whole change: it explains nothing.
+      if (total === 0 || entries.length < 2) continue;
+      for (const { name, s } of entries) {
+        if (s.previous === null) continue;
+        const weight = def.unit === 'count' ? 1 : s.n / total;
+        const c = weight * (s.value! - s.previous);
+        if (c * sign <= 0) continue;
+        if (!best || Math.abs(c) > Math.abs(best.c) || (Math.abs(c) === Math.abs(best.c) && name.localeCompare(best.name) < 0)) best = { kind, name, c };
+      }
+    }
+    if (!best) return null;
+    const label = segmentLabel(best.kind, best.name);
+    const contributionText = formatChange(def.id, best.c, 0, locale, ppTemplate);
+    return {
+      kind: best.kind,
+      name: best.name,
+      label,
+      contribution: best.c,
+      contributionText,
+      text: t('attention.driver', { kind: t(`segments.${best.kind}`), segment: label, contribution: contributionText, change: change.text }),
+    };
+  }
+
+  /** Why an indicator has no value: an absent table, an absent column, an empty table, or no records. */
+  function notMeasuredReasonOf(def: IndicatorDef, r: IndicatorResult): string | null {
+    if (r.value !== null) return null;
+    const sep = t('labels.listSeparator');
+    const tables = tablesOf(def);
+    const absent = tables.filter((tb) => metrics.dataQuality?.[tb] && !metrics.dataQuality[tb].present);
+    if (absent.length) return t('notMeasured.tableAbsent', { table: absent.map((tb) => t(`tables.${tb}`)).join(sep), count: absent.length });
+    const missing = (def.reads ?? []).filter((qc) => {
+      const [tb, col] = qc.split('.') as [TableName, string];
+      return metrics.dataQuality?.[tb]?.missingColumns.includes(col);
+    });
+    if (missing.length) {
+      const tb = missing[0]!.split('.')[0] as TableName;
+      return t('notMeasured.columnAbsent', { table: t(`tables.${tb}`), columns: missing.map((qc) => qc.split('.')[1]).join(sep), count: missing.length });
+    }
+    const empty = tables.filter((tb) => metrics.dataQuality?.[tb]?.present && metrics.dataQuality[tb].recordsUsed === 0);
+    if (empty.length) return t('notMeasured.tableEmpty', { table: empty.map((tb) => t(`tables.${tb}`)).join(sep), count: empty.length });
+    if (r.trend.every((p) => p.value === null)) return t('notMeasured.neverRecorded');
+    return t('notMeasured.noneThisMonth');
+  }
+
+  function indicatorModel(def: IndicatorDef, r: IndicatorResult): IndicatorModel {
+    const direction = r.direction ?? def.direction;
+    const change = changeOf(def, direction, r.value, r.previous);
     const trend = r.trend.map((p) => ({ ...p, valueText: formatValue(def.id, p.value, locale), lowSample: p.value !== null && p.n < minSample }));
     const first = trend[0]?.period ?? metrics.period.id;
     const last = trend[trend.length - 1]?.period ?? metrics.period.id;
     const breakdowns: BreakdownModel[] = def.breakdowns
       .filter((k) => breakdownKinds.includes(k))
       .map((kind) => {
-        const rows: SegmentRow[] = Object.entries(metrics.segments?.[kind] ?? {})
-          .filter(([, byId]) => byId[def.id] !== undefined)
+        const entries = Object.entries(metrics.segments?.[kind] ?? {}).filter(([, byId]) => byId[def.id] !== undefined);
+        const total = entries.reduce((a, [, byId]) => a + (byId[def.id]!.value ?? 0), 0);
+        const rows: SegmentRow[] = entries
           .map(([name, byId]) => {
             // Status and low sample as the metrics stage judged them (functions/metrics/status.ts).
             const s = byId[def.id]!;
             return {
               name,
-              label: name === 'unassigned' ? t('segments.unassigned') : name,
+              label: segmentLabel(kind, name),
               value: s.value,
               valueText: formatValue(def.id, s.value, locale),
               n: s.n,
@@ -215,10 +369,19 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
               status: s.status,
               statusWord: t(`status.${s.status}`),
               lowSample: s.lowSample && s.value !== null,
+              shareText: def.unit === 'count' && s.value !== null && total > 0 ? formatShare(s.value / total, locale) : EMPTY,
             };
           })
           .sort(worstFirst(direction));
-        return { kind, title: t(`segments.${kind}Title`), column: t(`segments.${kind}`), rows };
+        return {
+          kind,
+          title: t(`segments.${kind}Title`),
+          column: t(`segments.${kind}`),
+          rows,
+          showN: def.unit !== 'count',
+          showStatus: direction !== 'neutral' && r.target !== null,
+          showShare: def.unit === 'count',
+        };
       });
     const defParams = { ...sla, minSample };
     // A neutral indicator never shows a target, whatever a targets file says.
@@ -249,6 +412,10 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
       yearAgo: r.yearAgo,
       yearAgoText: formatValue(def.id, r.yearAgo, locale),
       change,
+      yoy: changeOf(def, direction, r.value, r.yearAgo),
+      company: r.company ? { value: r.company.value, valueText: formatValue(def.id, r.company.value, locale), status: r.company.status, statusWord: t(`status.${r.company.status}`) } : null,
+      driver: driverOf(def, r, change),
+      notMeasuredReason: notMeasuredReasonOf(def, r),
       trend,
       trendCaption: t('labels.trendCaption', { from: formatMonthYearShort(first, locale), to: formatMonthYearShort(last, locale) }),
       breakdowns,
@@ -257,14 +424,26 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
   }
 
   const list = Object.values(indicators);
+  /** "A, B (reason); C (other reason)": indicators without data grouped by reason, in report order. */
+  const notMeasuredSentence = (inds: IndicatorModel[]): string | null => {
+    const byReason = new Map<string, string[]>();
+    for (const i of inds.filter((x) => x.notMeasuredReason !== null)) byReason.set(i.notMeasuredReason!, [...(byReason.get(i.notMeasuredReason!) ?? []), i.name]);
+    if (!byReason.size) return null;
+    const groups = [...byReason].map(([reason, names]) => t('notMeasured.group', { names: names.join(t('labels.listSeparator')), reason }));
+    return t('notMeasured.sentence', { groups: groups.join(t('notMeasured.groupSeparator')), count: inds.filter((x) => x.notMeasuredReason !== null).length });
+  };
   const categories: CategoryModel[] = CATEGORIES.map((c) => {
     const inds = list.filter((i) => i.category === c);
+    const measured = inds.filter((i) => i.value !== null);
     return {
       id: c,
       name: t(`categories.${c}`),
       indicators: inds,
-      withBreakdowns: inds.filter((i) => i.breakdowns.length > 0),
-      withoutBreakdowns: inds.filter((i) => i.breakdowns.length === 0),
+      withBreakdowns: measured.filter((i) => i.breakdowns.length > 0),
+      withoutBreakdowns: measured.filter((i) => i.breakdowns.length === 0),
+      measured,
+      notMeasuredText: notMeasuredSentence(inds),
+      collapsed: measured.length === 0,
     };
   }).filter((c) => c.indicators.length > 0);
 
@@ -390,6 +569,30 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
     highlights.push({ title: t('highlights.dataTitle'), items });
   }
 
+  const judged = count('met') + count('at_risk') + count('missed');
+  const verdict: VerdictModel = {
+    text: t(count('missed') > 0 ? 'verdict.missed' : count('at_risk') > 0 ? 'verdict.atRisk' : judged > 0 ? 'verdict.met' : 'verdict.none', {
+      period: formatPeriod(metrics.period.id, locale),
+      missed: count('missed'),
+      atRisk: count('at_risk'),
+      met: count('met'),
+      judged,
+      count: judged,
+      better: list.filter((i) => i.change.tone === 'good').length,
+      worse: list.filter((i) => i.change.tone === 'bad').length,
+    }),
+    tone: count('missed') > 0 ? 'bad' : count('at_risk') > 0 ? 'warn' : judged > 0 ? 'good' : 'neutral',
+  };
+  // Missed first (the largest deterioration first among them), then the other deteriorations, largest first.
+  const deterioration = (i: IndicatorModel) => (i.value === null || i.previous === null || i.value === i.previous ? 0 : changeScore(i) * (i.change.tone === 'bad' ? 1 : i.change.tone === 'good' ? -1 : 0));
+  const byDeterioration = (a: IndicatorModel, b: IndicatorModel) => deterioration(b) - deterioration(a);
+  const missedAll = list.filter((i) => i.status === 'missed').sort(byDeterioration);
+  const worsened = list.filter((i) => i.status !== 'missed' && i.value !== null && i.change.tone === 'bad').sort(byDeterioration);
+  const attention = [...missedAll, ...worsened].slice(0, ATTENTION_MAX);
+  const improved = list.filter((i) => i.value !== null && i.change.tone === 'good' && !attention.includes(i)).sort((a, b) => deterioration(a) - deterioration(b)).slice(0, ATTENTION_MAX / 2);
+  const missedLeft = missedAll.length - attention.filter((i) => i.status === 'missed').length;
+  const attentionMoreText = missedLeft > 0 ? t('attention.moreMissed', { count: missedLeft, names: names(missedAll.slice(attention.length)) }) : null;
+
   return {
     locale,
     reportId: report.id,
@@ -411,8 +614,17 @@ export function buildReportModel(metrics: MetricsJson, report: ReportDef, locale
     statusCounts,
     total: list.length,
     categories,
+    collapsedCount: categories.filter((c) => c.collapsed).length,
     indicators,
     highlights,
+    verdict,
+    scope: metrics.scope ? { ...metrics.scope, label: t(`labels.scope_${metrics.scope.kind}`, { value: segmentLabel(metrics.scope.kind, metrics.scope.value) }) } : null,
+    attention,
+    improved,
+    attentionMoreText,
+    commentary: options.commentary ? { html: renderCommentary(options.commentary) } : null,
+    notMeasuredText: notMeasuredSentence(list),
+    notMeasuredShortText: list.some((i) => i.notMeasuredReason !== null) ? t('notMeasured.short', { count: list.filter((i) => i.notMeasuredReason !== null).length }) : null,
     dataQuality,
     breakdownKinds,
   };

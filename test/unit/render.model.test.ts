@@ -378,7 +378,7 @@ describe('buildReportModel: team and channel breakdowns', () => {
 
     const rows = buildReportModel(m, reportOf(['abandon_rate_pct']), 'en').indicators.abandon_rate_pct!.breakdowns[1]!.rows;
 
-    expect(rows.map((r) => r.label)).toEqual(['social', 'chat', 'phone']);
+    expect(rows.map((r) => r.label)).toEqual(['Social media', 'Chat', 'Phone']);
   });
 
   it('sorts a higher-is-better breakdown lowest first', () => {

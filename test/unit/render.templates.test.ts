@@ -79,7 +79,7 @@ describe('the default templates', () => {
     const sections = [...html.matchAll(/<section class="category [^"]*" id="category-(\w+)">/g)].map((x) => x[1]);
     expect(sections.slice(0, 3)).toEqual(['responsiveness', 'accessibility', 'quality']);
     const accessibility = sectionOf(html, 'category-accessibility');
-    expect(accessibility).toMatch(/^<section class="category page-start"/);
+    expect(accessibility).toMatch(/^<section class="category"/);
     expect([...accessibility.matchAll(/<article class="card card-wide" id="indicator-(\w+)">/g)].map((x) => x[1])).toEqual(['answer_speed_avg_s', 'abandon_rate_pct']);
     // per card: a trend chart, the team table and the channel table
     expect(accessibility.match(/<svg class="trend"/g)).toHaveLength(2);
