@@ -6,14 +6,17 @@
  *
  * Deliberately avoided (they differ between the engines): integer division (`/` on integers is
  * truncating in Trino and fractional in DuckDB: we divide by a decimal literal or in TypeScript),
- * date_diff / date_add, approx_* (approximate), date_format / format_datetime, time-zone
- * conversion (period bounds are computed in TypeScript and passed as epoch milliseconds),
- * least / greatest (Trino: null if any argument is null; DuckDB: ignores nulls), regexp_extract
- * (no match: Trino null, DuckDB ''), regexp_replace (Trino replaces all, DuckDB the first).
+ * date_diff / date_add, approx_* (approximate), date_format / format_datetime / date_parse,
+ * time-zone conversion in the indicator queries (period bounds are computed in TypeScript and
+ * passed as epoch milliseconds; source mappings convert local times with at_timezone, see
+ * mappings.ts), least / greatest (Trino: null if any argument is null; DuckDB: ignores nulls),
+ * regexp_extract on a value not known to match (no match: Trino null, DuckDB ''), regexp_replace
+ * (Trino replaces all, DuckDB the first).
  *
  * Every function's examples run on DuckDB and on a real Trino (test/integration/portableFunctions.test.ts).
  *
- * test/unit/portableSql.test.ts fails when a query calls anything outside PORTABLE_FUNCTIONS.
+ * test/unit/portableSql.test.ts fails when a query calls anything outside PORTABLE_FUNCTIONS; a
+ * source mapping that does is refused when it is loaded (mappings.ts, with nonPortableCalls).
  */
 
 export interface CompatFunction {
@@ -63,13 +66,33 @@ export const PORTABLE_FUNCTIONS: readonly CompatFunction[] = [
     name: 'with_timezone',
     semantics: 'with_timezone(timestamp, zone): the wall-clock timestamp read as local time in the IANA zone (mappings only; the two engines may differ inside a DST gap or overlap)',
     duckdbMacro: 'CREATE OR REPLACE MACRO with_timezone(ts, zone) AS timezone(zone, ts)',
-    examples: [["to_unixtime(with_timezone(CAST('2026-10-01 10:00:00' AS timestamp), 'Europe/Moscow'))", 1790838000]],
+    examples: [
+      ["to_unixtime(with_timezone(CAST('2026-10-01 10:00:00' AS timestamp), 'Europe/Moscow'))", 1790838000],
+      ["to_unixtime(with_timezone(CAST('2026-10-25 02:30:00' AS timestamp), 'UTC'))", 1792895400],
+    ],
+  },
+  {
+    name: 'at_timezone',
+    semantics:
+      'at_timezone(instant, zone), only as CAST(at_timezone(instant, zone) AS timestamp): the wall-clock time of the instant in the IANA zone, DST included (Trino gives a timestamp with time zone, DuckDB a timestamp: the cast makes them one)',
+    duckdbMacro: 'CREATE OR REPLACE MACRO at_timezone(t, zone) AS timezone(zone, t)',
+    examples: [
+      // 2026-10-01T10:00Z is 13:00 in Moscow (UTC+3, no DST).
+      ["to_unixtime(with_timezone(CAST(at_timezone(from_unixtime(1790848800), 'Europe/Moscow') AS timestamp), 'UTC'))", 1790859600],
+      // 2026-10-25T00:30Z (Berlin still on CEST, +2) and 01:30Z (back on CET, +1) are both 02:30 in Berlin.
+      ["to_unixtime(with_timezone(CAST(at_timezone(from_unixtime(1792888200), 'Europe/Berlin') AS timestamp), 'UTC'))", 1792895400],
+      ["to_unixtime(with_timezone(CAST(at_timezone(from_unixtime(1792891800), 'Europe/Berlin') AS timestamp), 'UTC'))", 1792895400],
+    ],
   },
   {
     name: 'to_iso8601',
     semantics: 'an ISO-8601 text of the instant that from_iso8601_timestamp reads back (Trino writes the offset, DuckDB Z: same instant)',
     duckdbMacro: "CREATE OR REPLACE MACRO to_iso8601(t) AS strftime(timezone('UTC', t), '%Y-%m-%dT%H:%M:%S.%gZ')",
-    examples: [["to_unixtime(from_iso8601_timestamp(to_iso8601(from_unixtime(1790848800))))", 1790848800]],
+    examples: [
+      ["to_unixtime(from_iso8601_timestamp(to_iso8601(from_unixtime(1790848800))))", 1790848800],
+      // An instant from from_unixtime (session time zone UTC) is written the same on both.
+      ['to_iso8601(from_unixtime(1790848800))', '2026-10-01T10:00:00.000Z'],
+    ],
   },
   {
     name: 'from_unixtime',
@@ -85,6 +108,23 @@ export const PORTABLE_FUNCTIONS: readonly CompatFunction[] = [
       ["substr('abc', 2)", 'bc'],
       ["substr('客服一组', 2, 2)", '服一'],
       ["substr('abc', 5, 2)", ''],
+    ],
+  },
+  {
+    name: 'lpad',
+    semantics: 'lpad(s, n, pad): s padded on the left to n characters (we only pad strings no longer than n)',
+    examples: [
+      ["lpad('2', 2, '0')", '02'],
+      ["lpad('12', 2, '0')", '12'],
+    ],
+  },
+  {
+    name: 'regexp_extract',
+    semantics:
+      "regexp_extract(s, pattern, group): the text of a capturing group; called only on a value that regexp_like has matched with the same pattern, and only for groups that always take part in the match (no match: Trino null, DuckDB '')",
+    examples: [
+      ["regexp_extract('02.11.2026 14:05', '\\A([0-9]{1,2})[.]([0-9]{1,2})[.]([0-9]{4}) ([0-9]{1,2}):([0-9]{2})\\z', 3)", '2026'],
+      ["regexp_extract('2026/1/2 9:05', '\\A([0-9]{4})/([0-9]{1,2})/([0-9]{1,2}) ([0-9]{1,2}):([0-9]{2})\\z', 4)", '9'],
     ],
   },
   {
@@ -185,20 +225,46 @@ const KEYWORDS = new Set([
   'when', 'then', 'else', 'select', 'where', 'sets', 'by', 'with', 'is', 'between', 'end', 'case',
 ]);
 
-/** The function names a SQL text calls (identifiers followed by `(`), string literals and comments removed. */
-export function functionsCalled(sql: string): Set<string> {
-  const text = sql
+/** Keeps the line breaks of a blanked-out span, so that line numbers still hold. */
+const blank = (keep: string) => (span: string) => keep + span.replace(/[^\n]/g, '');
+
+/**
+ * A SQL text with comments, string literals ('') and quoted identifiers (x) blanked out, its
+ * line breaks kept: what is left is code, keywords and names.
+ */
+export function sqlCode(sql: string): string {
+  return sql
     .replace(/--[^\n]*/g, ' ')
-    .replace(/'(?:[^']|'')*'/g, "''")
-    .replace(/"(?:[^"]|"")*"/g, 'x');
-  const found = new Set<string>();
+    .replace(/\/\*[\s\S]*?\*\//g, blank(' '))
+    .replace(/'(?:[^']|'')*'/g, blank("''"))
+    .replace(/"(?:[^"]|"")*"/g, blank('x'));
+}
+
+/**
+ * Every function call in a SQL text (an identifier followed by `(`), with its 1-based line, in
+ * order; string literals, quoted identifiers and comments are not searched. The one finder of
+ * calls: the portable-SQL test runs it on the indicator queries, mapping checks on user SELECTs.
+ */
+export function functionCalls(sql: string): { name: string; line: number }[] {
+  const text = sqlCode(sql);
+  const found: { name: string; line: number }[] = [];
   // An identifier directly after AS is an alias with a column list (`AS an(a)`), not a call.
   for (const m of text.matchAll(/(\bAS\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(/gi)) {
     if (m[1]) continue;
     const name = m[2]!.toLowerCase();
-    if (!KEYWORDS.has(name)) found.add(name);
+    if (!KEYWORDS.has(name)) found.push({ name, line: text.slice(0, m.index).split('\n').length });
   }
   return found;
+}
+
+/** The function names a SQL text calls (functionCalls without lines). */
+export function functionsCalled(sql: string): Set<string> {
+  return new Set(functionCalls(sql).map((c) => c.name));
+}
+
+/** The calls of a SQL text to functions outside PORTABLE_FUNCTIONS, with their lines. */
+export function nonPortableCalls(sql: string): { name: string; line: number }[] {
+  return functionCalls(sql).filter((c) => !PORTABLE_FUNCTION_NAMES.has(c.name));
 }
 
 /** Statements that install the compatibility layer on a DuckDB connection. */
