@@ -3,12 +3,16 @@
  * metrics.json objects written here. Every expected value is written by hand: a number as it
  * must print, a sentence as a reader must see it.
  */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Category, Direction, Unit } from '../../functions/metrics/declare.js';
 import type { IndicatorResult, MetricsJson, SegmentResult, Status, TableQuality } from '../../functions/metrics/schema.js';
 import { ReportDefSchema, type Locale } from '../../functions/pipeline/reportsConfig.js';
 import { formatChange, formatInt, formatPeriod, formatTick, formatValue } from '../../functions/render/format.js';
 import { buildReportModel } from '../../functions/render/reportModel.js';
+import { readCommentary, renderCommentary } from '../../functions/render/commentary.js';
 import { metricsDocument, segmentEntry, tableQuality, trendOf } from '../support/metricsObjects.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -35,6 +39,8 @@ const KIND: Record<string, Kind> = {
   csat_pct: { unit: '%', direction: 'higher', category: 'satisfaction' },
   servqual_gap_responsiveness: { unit: 'points', direction: 'higher', category: 'satisfaction' },
   complaint_resolved_in_sla_pct: { unit: '%', direction: 'higher', category: 'complaints' },
+  on_time_delivery_pct: { unit: '%', direction: 'higher', category: 'fulfilment' },
+  return_rate_pct: { unit: '%', direction: 'lower', category: 'fulfilment' },
 };
 
 function indicator(id: string, over: Partial<IndicatorResult> = {}): IndicatorResult {
@@ -597,5 +603,124 @@ describe('buildReportModel: highlights', () => {
 
     expect(out.title).toBe('Largest changes since September 2026');
     expect(out.items).toEqual([{ text: 'Average speed of answer improved from 39.2 sec to 37.6 sec (-1.6 sec).', tone: 'good' }]);
+  });
+});
+
+describe('buildReportModel: the executive first page', () => {
+  // No history in the trends, so a change ranks by its size relative to the previous value.
+  const month = {
+    csat_pct: indicator('csat_pct', { value: 80, n: 400, status: 'missed', lowSample: false, previous: 84, yearAgo: 78, target: 85, warn: 82 }),
+    complaint_resolved_in_sla_pct: indicator('complaint_resolved_in_sla_pct', { value: 50, n: 40, status: 'missed', lowSample: false, previous: 52, target: 90, warn: 80 }),
+    abandon_rate_pct: indicator('abandon_rate_pct', { value: 6, n: 500, status: 'at_risk', lowSample: false, previous: 4, target: 5, warn: 8 }),
+    fcr_pct: indicator('fcr_pct', { value: 70, n: 300, status: 'at_risk', lowSample: false, previous: 72, target: 75, warn: 65 }),
+    first_response_median_h: indicator('first_response_median_h', { value: 2, n: 300, status: 'met', lowSample: false, previous: 3, target: 4, warn: 8 }),
+    reopen_rate_pct: indicator('reopen_rate_pct'),
+  };
+  const ids = Object.keys(month);
+  const withPrevious = (s: SegmentResult, previous: number): SegmentResult => ({ ...s, previous });
+
+  it('lists the missed indicators first, each ordered by its deterioration, then the other deteriorations; improvements apart', () => {
+    // relative deteriorations: CSAT 4/84 = 0.048 > SLA 2/52 = 0.038; abandonment 2/4 = 0.5 > FCR 2/72 = 0.028
+    const model = buildReportModel(metricsDocument(month), reportOf(ids), 'en');
+
+    expect(model.attention.map((i) => i.id)).toEqual(['csat_pct', 'complaint_resolved_in_sla_pct', 'abandon_rate_pct', 'fcr_pct']);
+    expect(model.improved.map((i) => i.id)).toEqual(['first_response_median_h']);
+    expect(model.attentionMoreText).toBeNull();
+  });
+
+  it('gives each listed indicator its change against last month and against last year', () => {
+    const csat = buildReportModel(metricsDocument(month), reportOf(ids), 'en').attention[0]!;
+
+    expect([csat.valueText, csat.targetText, csat.change.text, csat.change.tone, csat.yoy.text, csat.yoy.tone]).toEqual(['80.0%', '85.0%', formatChange('csat_pct', 80, 84, 'en', '{value} pp'), 'bad', formatChange('csat_pct', 80, 78, 'en', '{value} pp'), 'good']);
+    expect([csat.change.text, csat.yoy.text].map((x) => x.replace('\u2212', '-'))).toEqual(['-4.0 pp', '+2.0 pp']);
+  });
+
+  it('names the team or channel that contributed most to the change: weight (share of this month\'s n) times the segment\'s own change', () => {
+    // CSAT fell 84 -> 80 (-4 pp). Teams: A 70 (n 100, was 80), B 85 (n 300, was 84): weights 0.25 and 0.75,
+    // contributions 0.25 x -10 = -2.5 pp and 0.75 x +1 = +0.75 pp. Channels: email 78 (n 200, was 79) and
+    // phone 82 (n 200, was 83): 0.5 x -1 = -0.5 pp each. The largest in the direction of the fall: team A.
+    const m = metricsDocument(month, {
+      segments: {
+        team: { A: { csat_pct: withPrevious(segmentEntry(70, 100, 'missed'), 80) }, B: { csat_pct: withPrevious(segmentEntry(85, 300, 'met'), 84) } },
+        channel: { email: { csat_pct: withPrevious(segmentEntry(78, 200, 'missed'), 79) }, phone: { csat_pct: withPrevious(segmentEntry(82, 200, 'at_risk'), 83) } },
+      },
+    });
+
+    const driver = buildReportModel(m, reportOf(ids), 'en').indicators.csat_pct!.driver!;
+
+    expect([driver.kind, driver.name]).toEqual(['team', 'A']);
+    expect(driver.contribution).toBeCloseTo(-2.5, 10);
+    expect(driver.text.replace('\u2212', '-')).toBe('Team A: -2.5 pp');
+  });
+
+  it('names no driver when a breakdown has a single segment, or no segment moved with the change', () => {
+    const m = metricsDocument(month, {
+      segments: { team: { B: { csat_pct: withPrevious(segmentEntry(85, 300, 'met'), 84) } }, channel: { phone: { csat_pct: withPrevious(segmentEntry(80, 400, 'missed'), 84) } } },
+    });
+
+    expect(buildReportModel(m, reportOf(ids), 'en').indicators.csat_pct!.driver).toBeNull();
+  });
+
+  it.each([
+    ['en', 'October 2026: 2 of 5 indicators missed their target, 2 at risk, 1 met; against the previous month 4 got worse and 1 improved.'],
+    ['ru', 'Октябрь 2026 г.: цель не выполнена по 2 из 5 показателей, под угрозой — 2, выполнена — 1; к прошлому месяцу ухудшились 4, улучшились 1.'],
+    ['zh-CN', '2026年10月：5 项设有目标的指标中，2 项未达标，2 项有风险，1 项达标；与上月相比，4 项变差，1 项改善。'],
+  ] as [Locale, string][])('tells the month in one sentence in %s', (locale, sentence) => {
+    const verdict = buildReportModel(metricsDocument(month), reportOf(ids), locale).verdict;
+
+    expect(verdict).toEqual({ text: sentence, tone: 'bad' });
+  });
+
+  it('says so when every indicator with a target met it', () => {
+    const verdict = buildReportModel(metricsDocument({ first_response_median_h: month.first_response_median_h }), reportOf(['first_response_median_h']), 'en').verdict;
+
+    expect(verdict).toEqual({ text: 'October 2026: every indicator with a target met it (1 of 1); against the previous month 0 got worse and 1 improved.', tone: 'good' });
+  });
+
+  it('collapses a category without data to one line naming what is not measured and why', () => {
+    const m = metricsDocument(
+      { ...month, on_time_delivery_pct: indicator('on_time_delivery_pct'), return_rate_pct: indicator('return_rate_pct') },
+      { dataQuality: { ...metricsDocument({}).dataQuality, orders: tableQuality({ present: false, rowsRead: 0, recordsUsed: 0, newestUpdatedAt: null }), tickets: tableQuality({ missingColumns: ['reopened_count'] }) } },
+    );
+
+    const model = buildReportModel(m, reportOf([...ids, 'on_time_delivery_pct', 'return_rate_pct']), 'en');
+
+    const fulfilment = model.categories.find((c) => c.id === 'fulfilment')!;
+    expect([fulfilment.collapsed, fulfilment.notMeasuredText]).toEqual([true, 'Not measured (2): On-time delivery, Return rate (the exports have no Orders table).']);
+    const quality = model.categories.find((c) => c.id === 'quality')!;
+    expect([quality.collapsed, quality.measured.map((i) => i.id), quality.notMeasuredText]).toEqual([false, ['fcr_pct'], 'Not measured: Reopen rate (the Tickets table has no column reopened_count).']);
+    expect(model.collapsedCount).toBe(1);
+  });
+
+  it('tells an indicator with records in past months apart from one never recorded', () => {
+    const m = metricsDocument({ csat_pct: indicator('csat_pct', { trend: trendOf([80, 82]) }), fcr_pct: indicator('fcr_pct') });
+
+    const x = buildReportModel(m, reportOf(['csat_pct', 'fcr_pct']), 'en').indicators;
+
+    expect([x.csat_pct!.notMeasuredReason, x.fcr_pct!.notMeasuredReason]).toEqual(['no records this month', 'no record of the last twelve months has the values it needs']);
+  });
+});
+
+describe('the manager\'s commentary', () => {
+  it('renders Markdown with raw HTML as text, links as text with their address, images as their alt text', () => {
+    const md = 'Fell **4 pp**: <script>alert(1)</script>\n\n<div onclick="x()">raw</div>\n\nSee [the review](https://example.org/r) ![chart](https://example.org/c.png) [bad](javascript:alert(1))';
+
+    const model = buildReportModel(metricsDocument({ csat_pct: indicator('csat_pct') }), reportOf(['csat_pct']), 'en', undefined, { commentary: md });
+
+    expect(model.commentary!.html).toBe(
+      '<p>Fell <strong>4 pp</strong>: &lt;script&gt;alert(1)&lt;/script&gt;</p>\n' +
+        '<p>&lt;div onclick=&quot;x()&quot;&gt;raw&lt;/div&gt;</p>\n' +
+        '<p>See the review <span class="cm-url">(https://example.org/r)</span> chart [bad](javascript:alert(1))</p>\n',
+    );
+    expect(renderCommentary('<img src=x onerror=alert(1)>')).toBe('<p>&lt;img src=x onerror=alert(1)&gt;</p>\n');
+  });
+
+  it('has none without a file, and reads <dir>/<reportId>/<period>.<locale>.md', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'commentary-'));
+    mkdirSync(join(dir, 'monthly-service-review'));
+    writeFileSync(join(dir, 'monthly-service-review', '2026-10.ru.md'), '\uFEFFКомментарий');
+
+    expect([readCommentary(dir, 'monthly-service-review', '2026-10', 'ru'), readCommentary(dir, 'monthly-service-review', '2026-10', 'en')]).toEqual(['Комментарий', null]);
+    expect(buildReportModel(metricsDocument({ csat_pct: indicator('csat_pct') }), reportOf(['csat_pct']), 'en').commentary).toBeNull();
   });
 });
