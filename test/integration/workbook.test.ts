@@ -7,15 +7,19 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Logger } from '@aws-lambda-powertools/logger';
 import ExcelJS from 'exceljs';
 import { describe, expect, it, vi } from 'vitest';
 import { runReportJob } from '../../functions/cli/report.js';
 import { sha256 } from '../../functions/deliver/deliver.js';
+import { createRenderHandler } from '../../functions/handlers/render.js';
 import type { MetricsJson } from '../../functions/metrics/schema.js';
 import { ReportDefSchema } from '../../functions/pipeline/reportsConfig.js';
 import { buildWorkbook } from '../../functions/render/workbook.js';
 import { csv, writeExports } from '../helpers/fixtures.js';
 import { sampleMetrics } from '../infra/support/fixtures.js';
+import { startS3 } from '../infra/support/localAws.js';
 
 /** The fixture's five rates, plus a duration in hours, one in seconds and a count, with known figures. */
 function metrics(locale: string): MetricsJson {
@@ -157,6 +161,35 @@ describe('the report workbook', () => {
     expect(csat.getCell(6).value).toBe('Не выполнено');
     expect(csat.getCell(4).value).toBeCloseTo(0.714, 10);
     expect(wb.getWorksheet('Динамика')!.getRow(1).getCell(3).value).toBe('нояб. 2025 г.');
+  });
+
+  it('the render step on AWS writes the workbook beside the PDF in the run\'s scratch space', async () => {
+    // Prepare: s3rver holding the run's metrics.json
+    const s3 = await startS3(['archive']);
+    try {
+      const m = metrics('en');
+      const def = report(m);
+      await s3.client.send(new PutObjectCommand({ Bucket: 'archive', Key: 'work/run-7/metrics.json', Body: JSON.stringify(m) }));
+      const workbook = await buildWorkbook({ metrics: m, report: def });
+      const handler = createRenderHandler({
+        s3: s3.client,
+        reports: { reports: [def] },
+        archiveBucket: 'archive',
+        logger: new Logger({ serviceName: 'workbook-test', logLevel: 'SILENT' }),
+        // Chromium is not the point here: the renderer's PDF is a stand-in, its workbook the real one
+        render: async () => ({ pdf: new Uint8Array([37, 80, 68, 70]), workbook }),
+      });
+      // Act
+      const out = await handler({ reportId: 'r', period: '2026-10', runId: 'run-7' });
+      // Assess
+      expect(out).toMatchObject({ pdfKey: 'work/run-7/report.pdf', workbookKey: 'work/run-7/report.xlsx' });
+      const got = await s3.client.send(new GetObjectCommand({ Bucket: 'archive', Key: 'work/run-7/report.xlsx' }));
+      expect(got.ContentType).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+      const wb = await read(await got.Body!.transformToByteArray());
+      expect(wb.worksheets[0]!.name).toBe('Summary');
+    } finally {
+      await s3.stop();
+    }
   });
 
   it('npm run report writes <id>-<period>.<locale>.xlsx beside the PDF and names it in run.json', async () => {
