@@ -29,7 +29,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { columnMarkerPrefix, failedMarkerPrefix } from '../ingest/layout.js';
-import { EngineError, type FailedImport, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
+import { EngineError, type FailedImport, type FailedImportsPeriod, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
 import { TABLES, type TableName } from '../pipeline/contract.js';
 
 export interface AthenaEngineOptions {
@@ -247,10 +247,11 @@ export function createAthenaEngine(opts: AthenaEngineOptions): QueryEngine {
 
     /**
      * The markers the ingest function leaves for raw exports it could not normalize
-     * (`<curated>/<table>/_failed/<dt>/<name>.json` = { key, error, at }), oldest dt first. All
-     * markers present count, whatever their dt: they are few, and removed once a file is fixed.
+     * (`<curated>/<table>/_failed/<dt>/<name>.json` = { key, error, at }), oldest dt first. With
+     * `period`, only exports that can hold records of the period or later count (see
+     * failedImportCounts); without, every marker present counts.
      */
-    async failedImports(table: TableName): Promise<FailedImport[]> {
+    async failedImports(table: TableName, period?: FailedImportsPeriod): Promise<FailedImport[]> {
       const markers = failedMarkerPrefix(prefix, table);
       const clock = stopwatch();
       const keys = (await listKeys(markers, table, clock)).filter((k) => k.endsWith('.json')).sort();
@@ -265,7 +266,9 @@ export function createAthenaEngine(opts: AthenaEngineOptions): QueryEngine {
           throw err;
         });
         if (text === null) continue;
-        found.push(parseFailedMarker(key, markers, text));
+        const marker = parseFailedMarker(key, markers, text);
+        if (period && !failedImportCounts(marker, period)) continue;
+        found.push({ file: marker.file, error: marker.error });
       }
       return found;
     },
@@ -280,18 +283,54 @@ function isNotFound(err: unknown): boolean {
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 }
 
+interface FailedMarker extends FailedImport {
+  /** The raw export's key, as the marker names it (null: the marker is not readable). */
+  rawKey: string | null;
+  /** When the ingest tried the export (ISO), if the marker says. */
+  at: string | null;
+}
+
 /** One failed-import marker's content; a marker that is not the expected JSON still counts, named by its key. */
-function parseFailedMarker(key: string, markers: string, text: string): FailedImport {
+function parseFailedMarker(key: string, markers: string, text: string): FailedMarker {
   const fallback = key.slice(markers.length).replace(/\.json$/, '');
   try {
-    const m = JSON.parse(text) as { key?: unknown; error?: unknown };
+    const m = JSON.parse(text) as { key?: unknown; error?: unknown; at?: unknown };
+    const rawKey = typeof m.key === 'string' && m.key ? m.key : null;
     return {
-      file: typeof m.key === 'string' && m.key ? m.key : fallback,
+      file: rawKey ?? fallback,
       error: typeof m.error === 'string' ? m.error : 'unknown error',
+      rawKey,
+      at: typeof m.at === 'string' && !Number.isNaN(Date.parse(m.at)) ? m.at : null,
     };
   } catch {
-    return { file: fallback, error: 'unreadable failed-import marker' };
+    return { file: fallback, error: 'unreadable failed-import marker', rawKey: null, at: null };
   }
+}
+
+/** UTC-12, the westernmost time zone in use. */
+const WESTERNMOST_OFFSET_MS = 12 * 3_600_000;
+const RAW_DT_RE = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//;
+
+/**
+ * Whether a failed export can hold records of the report period (or later versions of them), so
+ * that its rows missing matter to the report of `period`. An export holds records up to the day it
+ * was made, so one made before the period began holds none of it; one made during or after the
+ * period may (a later export carries newer versions of older records, so a backfilled month counts
+ * later failures too).
+ * - A dated export (`<table>/dt=YYYY-MM-DD/<file>`): its dt on or after the date the period's first
+ *   instant has in the westernmost time zone (UTC-12), the earliest date it has anywhere, since
+ *   the CRM may date its exports in any zone (Moscow's October starts on 30 September at
+ *   21:00 UTC: exports dated 30 September or later count).
+ * - An export without a dt (filed under the undated partition): when the ingest tried it (`at`,
+ *   the upload, which is after the export was made) on or after the period's first instant.
+ * - A marker that names no export, or an undated one without `at`, counts (nothing shows that it
+ *   cannot matter).
+ */
+export function failedImportCounts(marker: { rawKey: string | null; at: string | null }, period: FailedImportsPeriod): boolean {
+  if (!marker.rawKey) return true;
+  const dt = RAW_DT_RE.exec(marker.rawKey)?.[1];
+  if (dt) return dt >= new Date(period.startMs - WESTERNMOST_OFFSET_MS).toISOString().slice(0, 10);
+  return marker.at === null || Date.parse(marker.at) >= period.startMs;
 }
 
 /** True for every form in which AWS reports throttling. */

@@ -25,10 +25,17 @@ export interface QueryEngine {
    * The raw exports of a table that the ingest could not normalize (and that were not fixed or
    * removed since), with the error; their rows are missing from every report. Only engines that
    * read curated copies implement it (Athena); local engines read the raw files themselves and
-   * stop on one they cannot read.
+   * stop on one they cannot read. With `period`, only the exports that can hold records of that
+   * period or later versions of them (made during or after it; see athenaEngine.ts).
    */
-  failedImports?(table: TableName): Promise<FailedImport[]>;
+  failedImports?(table: TableName, period?: FailedImportsPeriod): Promise<FailedImport[]>;
   close(): Promise<void>;
+}
+
+/** The report period failed imports are counted for. */
+export interface FailedImportsPeriod {
+  /** The period's first instant (epoch ms), in the report's time zone. */
+  startMs: number;
 }
 
 export interface FailedImport {

@@ -114,7 +114,7 @@ export async function computeMetrics(o: ComputeOptions): Promise<MetricsJson> {
     }),
   );
   const missing = await missingColumns(o.engine, present);
-  const failed = await failedImports(o.engine);
+  const failed = await failedImports(o.engine, periods[periods.length - 1]!.startMs);
 
   /** The formula of `d` for a segment and period index, or no data when a table or column is absent. */
   const evaluate = (d: IndicatorDeclaration, seg: string, i: number): Point => {
@@ -196,10 +196,13 @@ async function missingColumns(engine: QueryEngine, present: Set<TableName>): Pro
   return out;
 }
 
-/** The raw exports of each table that could not be imported ([] everywhere when the engine cannot tell). */
-async function failedImports(engine: QueryEngine): Promise<Record<TableName, FailedImport[]>> {
+/**
+ * The raw exports of each table that could not be imported and may hold records of the period
+ * starting at `periodStartMs` ([] everywhere when the engine cannot tell).
+ */
+async function failedImports(engine: QueryEngine, periodStartMs: number): Promise<Record<TableName, FailedImport[]>> {
   const entries = await Promise.all(
-    TABLES.map(async (t) => [t, engine.failedImports ? (await engine.failedImports(t)).map((f) => ({ file: f.file, error: f.error })) : []] as const),
+    TABLES.map(async (t) => [t, engine.failedImports ? (await engine.failedImports(t, { startMs: periodStartMs })).map((f) => ({ file: f.file, error: f.error })) : []] as const),
   );
   return Object.fromEntries(entries) as Record<TableName, FailedImport[]>;
 }

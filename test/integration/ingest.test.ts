@@ -157,6 +157,34 @@ describe('ingest: raw export -> canonical Parquet', () => {
     expect((await athena.failedImports!('orders')).map((f) => f.file)).toEqual(['raw/orders/dt=2026-10-06/bad.csv']);
   });
 
+  it("counts for a period only the failed exports that can hold its records: dated from the period's first day in any zone, undated ones tried since it began", async () => {
+    // Prepare: dated exports of invoices the ingest cannot normalize (no invoice_id) ...
+    const dated = ['raw/invoices/dt=2026-09-29/before.csv', 'raw/invoices/dt=2026-09-30/first-day-west.csv', 'raw/invoices/dt=2026-11-03/later.csv'];
+    for (const raw of dated) {
+      await put(raw, 'note\nnot an invoice\n');
+      await expect(handler()(event('ObjectCreated:Put', raw))).rejects.toThrow(/invoice_id/);
+    }
+    // ... the markers of two exports without a dt, as the ingest writes them (filed under the
+    // undated partition; `at` is when it tried them), and a marker that is not JSON.
+    const failed = 'curated/invoices/_failed/2015-01-01';
+    await put(`${failed}/september.csv.json`, JSON.stringify({ key: 'raw/invoices/september.csv', error: 'bad gzip', at: '2026-09-15T10:00:00.000Z' }));
+    await put(`${failed}/october.csv.json`, JSON.stringify({ key: 'raw/invoices/october.csv', error: 'bad gzip', at: '2026-10-02T10:00:00.000Z' }));
+    await put(`${failed}/garbled.csv.json`, '{not json');
+    const athena = createAthenaEngine({ athena: new AthenaClient({ region: 'eu-west-1' }), s3: s3.client, workgroup: 'wg', database: 'db', curatedBucket: BUCKET, curatedPrefix: 'curated' });
+
+    // Act: October 2026 in Moscow begins at 2026-09-30T21:00Z (30 September west of UTC+3);
+    // November 2026 in UTC at 2026-11-01T00:00Z (31 October west of UTC).
+    const october = await athena.failedImports!('invoices', { startMs: Date.parse('2026-09-30T21:00:00Z') });
+    const november = await athena.failedImports!('invoices', { startMs: Date.parse('2026-11-01T00:00:00Z') });
+    const any = await athena.failedImports!('invoices');
+
+    // Assess (in marker key order: undated partition first)
+    expect(october.map((f) => f.file)).toEqual(['2015-01-01/garbled.csv', 'raw/invoices/october.csv', 'raw/invoices/dt=2026-09-30/first-day-west.csv', 'raw/invoices/dt=2026-11-03/later.csv']);
+    expect(november.map((f) => f.file)).toEqual(['2015-01-01/garbled.csv', 'raw/invoices/dt=2026-11-03/later.csv']);
+    expect(any).toHaveLength(6);
+    expect(october[1]).toEqual({ file: 'raw/invoices/october.csv', error: 'bad gzip' });
+  });
+
   it('removes the failed-import marker when the raw export is removed', async () => {
     const raw = 'raw/orders/dt=2026-10-08/broken.csv';
     const marker = { Bucket: BUCKET, Key: 'curated/orders/_failed/2026-10-08/broken.csv.json' };
