@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SMTPServer } from 'smtp-server';
+import { simpleParser } from 'mailparser';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalArchive, S3Archive } from '../../functions/deliver/archive.js';
 import { deliverReport, sha256, type DeliverInput, type DeliveryRecord, type ReportParts } from '../../functions/deliver/deliver.js';
@@ -304,6 +305,24 @@ describe('SMTP: a refused recipient is recorded, reported, and the only one sent
     ]);
     expect(fourth.status).toBe('already_sent');
     expect(smtp.received.map((m) => m.to)).toEqual([['lead@example.com'], ['gone@example.com']]);
+  });
+
+  it('the re-send mails the workbook the others got (the archived one), not the re-run\'s', async () => {
+    // Prepare: run 1 with workbook A; gone@ is refused
+    smtp.refuse.add('gone@example.com');
+    const workbookA = new Uint8Array(4000).fill(65);
+    await deliverReport(input({ parts: { ...parts, workbook: workbookA } }));
+    smtp.refuse.clear();
+    // Act: run 2 comes with another PDF and workbook B
+    const workbookB = new Uint8Array(4000).fill(66);
+    const resend = await deliverReport(input({ runId: 'run-2', parts: { pdf: tinyPdf(), metrics: parts.metrics, workbook: workbookB } }));
+    // Assess
+    expect(resend.status === 'sent' && resend.sentTo).toEqual(['gone@example.com']);
+    const first = await simpleParser(smtp.received[0]!.raw);
+    const second = await simpleParser(smtp.received[1]!.raw);
+    expect(second.attachments.map((a) => a.filename)).toEqual([`${REPORT_ID}-${PERIOD}.pdf`, `${REPORT_ID}-${PERIOD}.xlsx`]);
+    expect(Buffer.compare(second.attachments[1]!.content, Buffer.from(workbookA))).toBe(0);
+    expect(Buffer.compare(second.attachments[0]!.content, first.attachments[0]!.content)).toBe(0);
   });
 
   it('only one of two concurrent re-runs re-sends to the refused recipient', async () => {
