@@ -50,6 +50,8 @@ export interface BreakdownModel {
   showStatus: boolean;
   /** Each segment's share of the total, for a count. */
   showShare: boolean;
+  /** How the rows are ordered: "worst first", or "largest first" for an indicator that is neither good nor bad. */
+  orderText: string;
 }
 
 /**
@@ -94,6 +96,10 @@ export interface IndicatorModel {
   targetText: string;
   warn: number | null;
   warnText: string;
+  /** The card lists target and warning level only when one is set (a volume has neither). */
+  hasTarget: boolean;
+  /** The card lists n unless it repeats the value (a count). */
+  showCases: boolean;
   status: Status;
   statusWord: string;
   lowSample: boolean;
@@ -196,6 +202,8 @@ export interface ReportModel {
   attention: IndicatorModel[];
   /** The largest improvements since the previous month (at most ATTENTION_MAX / 2), largest first. */
   improved: IndicatorModel[];
+  /** Whether any row of the attention or improvement lists has a driver (else the column is left out). */
+  showDrivers: boolean;
   /** Indicators that missed their target but did not fit in the attention list. */
   attentionMoreText: string | null;
   /** The manager's commentary as safe HTML (functions/render/commentary.ts); null when none. */
@@ -326,6 +334,8 @@ export function buildReportModel(
   /** Why an indicator has no value: an absent table, an absent column, an empty table, or no records. */
   function notMeasuredReasonOf(def: IndicatorDef, r: IndicatorResult): string | null {
     if (r.value !== null) return null;
+    // A team or channel report: an indicator that is not computed per team (or channel) at all.
+    if (r.segmented === false && metrics.scope) return t(`notMeasured.notSegmented_${metrics.scope.kind}`);
     const sep = t('labels.listSeparator');
     const tables = tablesOf(def);
     const absent = tables.filter((tb) => metrics.dataQuality?.[tb] && !metrics.dataQuality[tb].present);
@@ -381,6 +391,7 @@ export function buildReportModel(
           showN: def.unit !== 'count',
           showStatus: direction !== 'neutral' && r.target !== null,
           showShare: def.unit === 'count',
+          orderText: t(direction === 'neutral' ? 'labels.largestFirst' : 'labels.worstFirst'),
         };
       });
     const defParams = { ...sla, minSample };
@@ -403,6 +414,8 @@ export function buildReportModel(
       targetText: formatValue(def.id, target, locale),
       warn,
       warnText: formatValue(def.id, warn, locale),
+      hasTarget: target !== null || warn !== null,
+      showCases: def.unit !== 'count',
       status: r.status,
       statusWord: t(`status.${r.status}`),
       // "*" marks a figure resting on few cases; a missing figure (n = 0) has nothing to mark.
@@ -621,6 +634,7 @@ export function buildReportModel(
     scope: metrics.scope ? { ...metrics.scope, label: t(`labels.scope_${metrics.scope.kind}`, { value: segmentLabel(metrics.scope.kind, metrics.scope.value) }) } : null,
     attention,
     improved,
+    showDrivers: [...attention, ...improved].some((i) => i.driver !== null),
     attentionMoreText,
     commentary: options.commentary ? { html: renderCommentary(options.commentary) } : null,
     notMeasuredText: notMeasuredSentence(list),

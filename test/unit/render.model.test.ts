@@ -724,3 +724,63 @@ describe('the manager\'s commentary', () => {
     expect(buildReportModel(metricsDocument({ csat_pct: indicator('csat_pct') }), reportOf(['csat_pct']), 'en').commentary).toBeNull();
   });
 });
+
+describe('buildReportModel: breakdown tables a reader can use', () => {
+  it('lists a figure resting on few cases after the others, however bad it is', () => {
+    // Worst first for a lower-is-better rate would put B (n 1, 100 %) on top; it rests on one case.
+    const m = metricsDocument(
+      { abandon_rate_pct: ABANDON },
+      { segments: { team: { A: { abandon_rate_pct: segmentEntry(6.5, 400, 'at_risk') }, B: { abandon_rate_pct: segmentEntry(100, 1, 'missed', true) }, C: { abandon_rate_pct: segmentEntry(2.1, 300, 'met') } }, channel: {} } },
+    );
+
+    const rows = buildReportModel(m, reportOf(['abandon_rate_pct']), 'en').indicators.abandon_rate_pct!.breakdowns[0]!.rows;
+
+    expect(rows.map((r) => [r.label, r.lowSample])).toEqual([
+      ['A', false],
+      ['C', false],
+      ['B', true],
+    ]);
+  });
+
+  it.each([
+    ['en', ['E-mail', 'Phone', 'Kiosk 7']],
+    ['ru', ['Эл. почта', 'Телефон', 'Kiosk 7']],
+    ['zh-CN', ['电子邮件', '电话', 'Kiosk 7']],
+  ] as [Locale, string[]][])('translates the channel values the locale knows, in %s, and keeps other names as they are', (locale, labels) => {
+    const m = metricsDocument(
+      { abandon_rate_pct: ABANDON },
+      { segments: { team: {}, channel: { Email: { abandon_rate_pct: segmentEntry(6, 100, 'at_risk') }, phone: { abandon_rate_pct: segmentEntry(4, 100, 'met') }, 'Kiosk 7': { abandon_rate_pct: segmentEntry(3, 100, 'met') } } } },
+    );
+
+    const rows = buildReportModel(m, reportOf(['abandon_rate_pct']), locale).indicators.abandon_rate_pct!.breakdowns[1]!.rows;
+
+    expect(rows.map((r) => r.label)).toEqual(labels);
+  });
+
+  it('shows a volume\'s breakdown as value and share, without n (it repeats the value) or status (there is no target)', () => {
+    // 600 + 300 + 100 = 1000 tickets: shares 60 %, 30 %, 10 %.
+    const entry = (v: number) => segmentEntry(v, v, 'no_target');
+    const m = metricsDocument(
+      { ticket_volume: indicator('ticket_volume', { value: 1000, n: 1000, status: 'no_target', lowSample: false }) },
+      { segments: { team: { A: { ticket_volume: entry(300) }, B: { ticket_volume: entry(600) }, C: { ticket_volume: entry(100) } }, channel: {} } },
+    );
+
+    const ind = buildReportModel(m, reportOf(['ticket_volume']), 'en').indicators.ticket_volume!;
+    const team = ind.breakdowns[0]!;
+
+    expect([team.showN, team.showStatus, team.showShare, team.orderText, ind.hasTarget, ind.showCases]).toEqual([false, false, true, 'largest first', false, false]);
+    expect(team.rows.map((r) => [r.label, r.valueText, r.shareText])).toEqual([
+      ['B', '600', '60.0%'],
+      ['A', '300', '30.0%'],
+      ['C', '100', '10.0%'],
+    ]);
+  });
+
+  it('says in a team report that an indicator is not computed per team', () => {
+    const m = metricsDocument({ csat_pct: indicator('csat_pct', { segmented: false }) }, { scope: { kind: 'team', value: 'Billing' } });
+
+    const model = buildReportModel(m, reportOf(['csat_pct']), 'en');
+
+    expect([model.scope?.label, model.indicators.csat_pct!.notMeasuredReason]).toEqual(['Team: Billing', 'not computed per team']);
+  });
+});

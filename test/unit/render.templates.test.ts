@@ -76,7 +76,7 @@ describe('the default templates', () => {
   it('give the accessibility category its own section after responsiveness, with a wide card per indicator', () => {
     const html = renderHtml(buildReportModel(fixture(), report, 'en'), DEFAULT_TEMPLATES);
 
-    const sections = [...html.matchAll(/<section class="category [^"]*" id="category-(\w+)">/g)].map((x) => x[1]);
+    const sections = [...html.matchAll(/<section class="category[^"]*" id="category-(\w+)">/g)].map((x) => x[1]);
     expect(sections.slice(0, 3)).toEqual(['responsiveness', 'accessibility', 'quality']);
     const accessibility = sectionOf(html, 'category-accessibility');
     expect(accessibility).toMatch(/^<section class="category"/);
