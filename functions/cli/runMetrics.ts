@@ -74,7 +74,7 @@ export type EngineChoice = (typeof ENGINES)[number];
  * AWS ingest loads exports.
  */
 async function openJobEngine(o: MetricsJobOptions, dataDir: () => Promise<string>, mapping: Mapping | undefined, log: (l: string) => void): Promise<QueryEngine> {
-  if ((o.engine ?? 'duckdb') === 'duckdb') return openDuckDbEngine({ dataDir: await dataDir(), mapping });
+  if ((o.engine ?? 'duckdb') === 'duckdb') return openDuckDbEngine({ dataDir: await dataDir(), mapping, log });
   const conn = trinoConnectionFromEnv({ url: o.trinoUrl, catalog: o.trinoCatalog, schema: o.trinoSchema, user: o.trinoUser });
   if (conn.url) {
     if (o.data || mapping) throw new EngineError('--data and --mapping load exports into the local Trino only; on --trino-url the canonical tables must already exist (see README, "Trino")');

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CONTRACT, TABLES, type TableName } from '../pipeline/contract.js';
 import { EngineError, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
-import { ExportError, canonicalSelect, emptySelect, fileFault, listExportFiles, rawSelect } from './exportReader.js';
+import { ExportError, canonicalSelect, closeReader, describeFiles, discoverTableFiles, emptySelect, fileFault, listExportFiles, rawSelect } from './exportReader.js';
 import type { Mapping } from './mappings.js';
 import { quoteIdent } from './tableSql.js';
 import { DUCKDB_COMPAT_SQL } from './trinoCompat.js';
@@ -18,6 +18,8 @@ export interface DuckDbEngineOptions {
   mapping?: Mapping;
   /** DuckDB settings, e.g. { threads: '2', memory_limit: '2GB' }. */
   settings?: Record<string, string>;
+  /** Progress lines: how each table's files were read (`tickets: 3 files, GB18030, ';'`). */
+  log?: (line: string) => void;
 }
 
 export interface DuckDbEngine extends QueryEngine {
@@ -59,6 +61,7 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
   const present = new Set<TableName>();
   const columns = new Map<TableName, ReadonlySet<string>>();
   const sourceFiles: string[] = [];
+  const log = opts.log ?? (() => undefined);
   try {
     for (const stmt of DUCKDB_COMPAT_SQL) await conn.run(stmt);
     const mapping = opts.mapping;
@@ -70,9 +73,12 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
         sourceFiles.push(...list);
         const select = await rawSelect(conn, list, dataDir);
         if (!select) throw new ExportError(`${mapping.file}: sources.${name}: ${path} has no header row`);
+        log(`${name}: ${describeFiles(conn, list)}`);
         await conn.run(`CREATE VIEW ${quoteIdent(name)} AS ${select}`);
       }
     }
+    // The tables' files in the data folder (folders, flat files, workbooks); with a mapping, not its sources'.
+    const discovered = await discoverTableFiles(dataDir, { shownAs: opts.dataDir, conn, requireSome: !mapping });
     for (const table of TABLES) {
       const mapped = mapping?.tables[table];
       let select: string | null;
@@ -82,18 +88,21 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
         select = m.select;
         columns.set(table, m.columns);
       } else {
-        files[table] = listExportFiles(join(dataDir, table), dataDir);
+        files[table] = discovered[table].filter((f) => !sourceFiles.includes(f));
         const c = await canonicalSelect(conn, table, files[table], dataDir);
         select = c.select;
         columns.set(table, c.columns);
+        if (files[table].length) log(`${table}: ${describeFiles(conn, files[table])}`);
       }
       if (files[table].length) present.add(table);
       await conn.run(`CREATE VIEW ${table} AS ${select ?? emptySelect(table)}`);
     }
   } catch (e) {
-    conn.closeSync();
     // A file DuckDB could not read: one line naming it, not DuckDB's multi-line dump.
-    throw fileFault(e, [...sourceFiles, ...Object.values(files).flat()], dataDir) ?? e;
+    const fault = fileFault(e, [...sourceFiles, ...Object.values(files).flat()], dataDir) ?? e;
+    conn.closeSync();
+    await closeReader(conn);
+    throw fault;
   }
   const allFiles = [...new Set([...sourceFiles, ...Object.values(files).flat()])];
   // One connection runs one statement at a time: queue concurrent callers.
@@ -128,6 +137,7 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
     },
     async close() {
       conn.closeSync();
+      await closeReader(conn);
     },
   };
 }

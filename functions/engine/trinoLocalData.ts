@@ -14,10 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { DEFAULT_EXPORTS_SINCE, columnMarkerPrefix, parseRawKey, type IngestLayout } from '../ingest/layout.js';
+import { DEFAULT_EXPORTS_SINCE, columnMarkerPrefix, parseRawKey, rootExport, type IngestLayout } from '../ingest/layout.js';
 import { normalizeExport, normalizeMapped } from '../ingest/normalize.js';
 import { PARTITION_COLUMN, trinoCreateTableSql } from './canonicalTables.js';
-import { ExportError, listExportFiles } from './exportReader.js';
+import { ExportError, describeRead, discoverTableFiles } from './exportReader.js';
 import type { Mapping } from './mappings.js';
 import { quoteIdent, sqlString } from './tableSql.js';
 import { createTrinoEngine, type TrinoEngine, type TrinoEngineOptions } from './trinoEngine.js';
@@ -53,9 +53,10 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promis
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** The curated key of one export file, as the ingest function files it (parseRawKey). */
-function curatedKey(dataDir: string, file: string, layout: IngestLayout): string {
+/** The curated key of one export file of `table`, as the ingest function files it (parseRawKey; rootExport for a workbook's sheet). */
+function curatedKey(dataDir: string, file: string, table: TableName, layout: IngestLayout): string {
   const key = relative(dataDir, file).split(sep).join('/');
+  if (!key.includes('/')) return rootExport(layout, table, key).curatedKey;
   const parsed = parseRawKey(key, layout);
   if ('skip' in parsed) {
     throw new ExportError(`${key}: not in the layout of the data contract (${parsed.skip})`);
@@ -109,18 +110,29 @@ export async function loadExportsIntoTrino(o: LoadLocalOptions): Promise<TrinoEn
       await rm(tmp, { recursive: true, force: true });
     } else {
       const jobs: { table: TableName; file: string; out: string }[] = [];
+      // The tables' files as the local engine finds them: table folders, flat files, workbooks' sheets.
+      const discovered = await discoverTableFiles(o.dataDir);
       for (const table of TABLES) {
-        for (const file of listExportFiles(join(o.dataDir, table))) {
-          jobs.push({ table, file, out: join(o.trino.warehouseDir, curatedKey(o.dataDir, file, layout)) });
+        for (const file of discovered[table]) {
+          jobs.push({ table, file, out: join(o.trino.warehouseDir, curatedKey(o.dataDir, file, table, layout)) });
           present.add(table);
         }
       }
       log(`  normalizing ${jobs.length} export file(s) to Parquet`);
+      const read = new Map<TableName, string[]>();
       await eachLimited(jobs, o.concurrency ?? 2, async (j) => {
         await mkdir(join(j.out, '..'), { recursive: true });
+        // A file directly in the data folder keeps its place there (path `../<name>`): read as the local engine reads it.
         const r = await normalizeExport({ table: j.table, input: j.file, output: j.out, path: relative(join(o.dataDir, j.table), j.file) });
         found(j.table, r.columns);
+        const kinds = read.get(j.table) ?? [];
+        for (const k of (r.read || 'no rows').split(' + ')) if (!kinds.includes(k)) kinds.push(k);
+        read.set(j.table, kinds);
       });
+      for (const table of TABLES) {
+        const n = jobs.filter((j) => j.table === table).length;
+        if (n) log(`${table}: ${describeRead(n, read.get(table) ?? [])}`);
+      }
     }
     // Beside the curated Parquet, the columns the exports had, as the ingest function records them.
     for (const [table, cols] of columns) {

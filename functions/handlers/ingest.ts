@@ -17,7 +17,10 @@ import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Mapping } from '../engine/mappings.js';
-import { columnMarkerPrefix, failedMarkerKey, parseRawKey, type IngestLayout } from '../ingest/layout.js';
+import { ExportError } from '../engine/exportReader.js';
+import { readWorkbook, sheetNames } from '../engine/xlsx.js';
+import { columnMarkerPrefix, failedMarkerKey, parseRawKey, rootExport, rootWorkbookName, type IngestLayout } from '../ingest/layout.js';
+import { TABLES, type TableName } from '../pipeline/contract.js';
 import { normalizeExport, normalizeMapped } from '../ingest/normalize.js';
 
 export interface IngestDeps {
@@ -125,6 +128,59 @@ export function createIngestHandler(deps: IngestDeps) {
     return rows;
   }
 
+  /**
+   * A workbook directly under the raw prefix, not named as a table (`raw/crm.xlsx`): each sheet
+   * named as a table is that table's export (rootExport); a removed workbook, or a sheet no longer
+   * in it, takes its curated copy with it.
+   */
+  async function ingestRootWorkbook(eventName: string, key: string, name: string, work: string, result: IngestResult): Promise<void> {
+    let tables: TableName[] = [];
+    const input = join(work, `book-${result.normalized.length}`, name);
+    if (!eventName.startsWith('ObjectRemoved')) {
+      await download(s3, bucket, key, input);
+      const wb = await readWorkbook(input).catch((e: unknown) => {
+        throw new ExportError(`${key}: not a readable Excel workbook (${String((e as Error).message ?? e).split('\n')[0]})`);
+      });
+      tables = TABLES.filter((t) => sheetNames(wb).some((n) => n.trim().toLowerCase() === t));
+      if (!tables.length) {
+        const reason = `a workbook with no sheet named as a table (${TABLES.join(', ')})`;
+        logger.warn('not an export of the data contract; ignored', { key, reason });
+        result.skipped.push({ key, reason });
+      }
+    }
+    for (const table of TABLES) {
+      const raw = rootExport(layout, table, name);
+      const failedKey = failedMarkerKey(layout.curatedPrefix, raw);
+      if (!tables.includes(table)) {
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: raw.curatedKey }));
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: failedKey }));
+        continue;
+      }
+      const output = join(work, `${result.normalized.length}-${table}.parquet`);
+      let normalized: { rows: number; columns: string[] };
+      try {
+        // Linked into the data folder itself (`../<name>`): the reader takes the sheet named as the table.
+        normalized = await normalizeExport({ table, input, output, memoryLimit: deps.memoryLimit, path: `../${name}` });
+      } catch (err) {
+        await markFailed(s3, bucket, failedKey, key, err).catch((e: unknown) =>
+          logger.error('could not write the failed-import marker', { key, failedKey, error: String(e) }),
+        );
+        throw err;
+      }
+      await upload(s3, bucket, raw.curatedKey, output, key, normalized.rows);
+      await markColumns(s3, bucket, layout.curatedPrefix, table, normalized.columns);
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: failedKey }));
+      logger.info('export normalized', { key, sheet: table, curatedKey: raw.curatedKey, table, dt: raw.dt, rows: normalized.rows });
+      result.normalized.push({ key, curatedKey: raw.curatedKey, rows: normalized.rows });
+      await rm(output, { force: true });
+    }
+    if (eventName.startsWith('ObjectRemoved')) {
+      logger.info('workbook removed; curated copies of its sheets deleted', { key });
+      result.removed.push(...TABLES.map((t) => rootExport(layout, t, name).curatedKey));
+    }
+    await rm(dirname(input), { recursive: true, force: true });
+  }
+
   return async (event: S3Event): Promise<IngestResult> => {
     const result: IngestResult = { normalized: [], removed: [], skipped: [], mappedTables: null };
     const work = await mkdtemp(join(tmpdir(), 'ingest-'));
@@ -142,6 +198,11 @@ export function createIngestHandler(deps: IngestDeps) {
           continue;
         }
         const parsed = parseRawKey(key, layout);
+        const book = 'skip' in parsed ? rootWorkbookName(key, layout) : null;
+        if (book) {
+          await ingestRootWorkbook(record.eventName, key, book, work, result);
+          continue;
+        }
         if ('skip' in parsed) {
           logger.warn('not an export of the data contract; ignored', { key, reason: parsed.skip });
           result.skipped.push({ key, reason: parsed.skip });

@@ -3,12 +3,14 @@
  *
  *   <rawPrefix><table>/dt=YYYY-MM-DD/<name>.csv[.gz]|.parquet   ->  <curatedPrefix>/<table>/dt=YYYY-MM-DD/<name>.parquet
  *   <rawPrefix><table>/<name>.csv                               ->  <curatedPrefix>/<table>/dt=<undatedPartition>/<name>.parquet
+ *   <rawPrefix><table>.csv|.csv.gz|.parquet|.xlsx               ->  <curatedPrefix>/<table>/dt=<undatedPartition>/@root.<name>.parquet
+ *   <rawPrefix><any name>.xlsx, its sheet named <table>         ->  <curatedPrefix>/<table>/dt=<undatedPartition>/@root.<name>.parquet
  *
  * Athena's partition projection needs a dt on every file, so an export without a partition (the
  * contract allows one) is filed under a fixed date, the first day of the projected range: the same
  * file uploaded again lands on the same key and replaces its earlier copy.
  */
-import { fileFormat } from '../engine/exportReader.js';
+import { EXPORT_EXTENSIONS, fileFormat, tableOfName } from '../engine/exportReader.js';
 import { TABLES, type TableName } from '../pipeline/contract.js';
 
 /** The first export date the AWS stack looks for by default; exports without a dt= folder are filed under it. */
@@ -51,10 +53,33 @@ export const failedMarkerPrefix = (curatedPrefix: string, table: string): string
 export const failedMarkerKey = (curatedPrefix: string, raw: Pick<RawExport, 'table' | 'dt' | 'name'>): string =>
   `${failedMarkerPrefix(curatedPrefix, raw.table)}${raw.dt}/${raw.name}.json`;
 
+/** Marks the curated copy of an export that lies directly under the raw prefix: it cannot collide with a file of the same name in the table's folder. */
+const ROOT_MARK = '@root.';
+
+/** A table's export directly under the raw prefix (`<raw>tickets.csv`, or `<raw>crm.xlsx` for its sheet `tickets`): undated. */
+export function rootExport(layout: IngestLayout, table: TableName, name: string): RawExport {
+  const dt = layout.undatedPartition;
+  return { table, dt, name: `${ROOT_MARK}${name}`, curatedKey: `${layout.curatedPrefix}/${table}/dt=${dt}/${ROOT_MARK}${name}.parquet` };
+}
+
+/** The name of a workbook directly under the raw prefix that is not named as a table (its sheets named as tables are exports), or null. */
+export function rootWorkbookName(key: string, layout: IngestLayout): string | null {
+  if (!key.startsWith(layout.rawPrefix)) return null;
+  const rel = key.slice(layout.rawPrefix.length);
+  if (rel.includes('/') || rel.startsWith('.') || rel.startsWith('_') || fileFormat(rel) !== 'xlsx' || tableOfName(rel)) return null;
+  return rel;
+}
+
 /** The raw export a key names, or null (with a reason) when the key is not an export of the contract. */
 export function parseRawKey(key: string, layout: IngestLayout): RawExport | { skip: string } {
   if (!key.startsWith(layout.rawPrefix)) return { skip: `outside ${layout.rawPrefix}` };
   const parts = key.slice(layout.rawPrefix.length).split('/');
+  if (parts.length === 1) {
+    const name = parts[0]!;
+    const table = tableOfName(name);
+    if (table && fileFormat(name) && !name.startsWith('.') && !name.startsWith('_')) return rootExport(layout, table, name);
+    return { skip: `"${name}" is not a canonical table's file (<table>${EXPORT_EXTENSIONS.join('|')})` };
+  }
   const [table, ...rest] = parts;
   if (!(TABLES as readonly string[]).includes(table ?? '')) return { skip: `"${table}" is not a canonical table` };
   let dt = layout.undatedPartition;
@@ -65,7 +90,7 @@ export function parseRawKey(key: string, layout: IngestLayout): RawExport | { sk
     name = rest[1]!;
   } else return { skip: 'expected <table>/dt=YYYY-MM-DD/<file> or <table>/<file>' };
   if (!name || name.startsWith('.') || name.startsWith('_')) return { skip: 'hidden or empty file name' };
-  if (!fileFormat(name)) return { skip: 'not .csv, .csv.gz or .parquet' };
+  if (!fileFormat(name)) return { skip: `not ${EXPORT_EXTENSIONS.join(', ')}` };
   return {
     table: table as TableName,
     dt,

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openDuckDbEngine } from '../engine/duckdbEngine.js';
+import { describeKinds } from '../engine/exportReader.js';
 import type { Mapping } from '../engine/mappings.js';
 import { sqlString } from '../engine/tableSql.js';
 import { type TableName } from '../pipeline/contract.js';
@@ -17,6 +18,8 @@ export interface NormalizeResult {
   file: string;
   /** The canonical columns the export has (the others are written as nulls). */
   columns: string[];
+  /** How the export was read, for the progress log: `GB18030, ';'`, `Parquet`, `Excel sheet "tickets"`. */
+  read?: string;
 }
 
 /** DuckDB settings for a small container: bounded memory, spill to /tmp, no writes to $HOME. */
@@ -44,14 +47,16 @@ export async function normalizeExport(opts: {
 }): Promise<NormalizeResult> {
   const work = await mkdtemp(join(tmpdir(), 'normalize-'));
   try {
-    // The reader finds files by table folder; link the input there under its own path.
+    // The reader finds files by table folder; link the input there under its own path (a path
+    // `../<name>` puts it in the data folder itself, as a table's file or a workbook there).
     const link = join(work, 'data', opts.table, opts.path ?? basename(opts.input));
     await mkdir(dirname(link), { recursive: true });
     await symlink(resolve(opts.input), link);
     const engine = await openDuckDbEngine({ dataDir: join(work, 'data'), settings: duckdbSettings(work, opts.memoryLimit) });
     try {
       const columns = [...((await engine.columnsPresent(opts.table)) ?? [])];
-      return { rows: await copyTable(engine, opts.table, opts.output), file: opts.output, columns };
+      const read = describeKinds(engine.connection, engine.files[opts.table]).join(' + ');
+      return { rows: await copyTable(engine, opts.table, opts.output), file: opts.output, columns, read };
     } finally {
       await engine.close();
     }
