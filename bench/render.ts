@@ -1,17 +1,24 @@
 /**
- * npm run bench:render -- [--metrics FILE] [--report ID] [--runs N]
+ * npm run bench:render -- [--metrics FILE] [--report ID] [--runs N] [--teams N]
  *
  * Prints, in one run:
- *   1. model -> PDF: report model to PDF bytes for the default report (HTML render, fonts, page
+ *   1. model -> PDF: report model to PDF bytes for the default report (model, HTML, fonts, page
  *      load, page.pdf), median of N warm runs in one running browser;
  *   2. Chromium alone: page.pdf of the same final HTML already loaded in a page, median of N;
  *   3. their ratio (goal <= 1.3);
- *   4. 20 per-team variants of the report rendered one after another with one browser.
+ *   4. a burst of N per-team reports (default 50) the way `npm run report` makes them
+ *      (functions/cli/bursts.ts: derived from the one metrics.json, rendered in one browser,
+ *      written with metrics.json and run.json): seconds per PDF (goal < 0.4 s on 2 cores) and
+ *      the peak memory of this process and Chromium together (goal < 1.5 GiB), sampled every
+ *      50 ms as the proportional set size (PSS) of the process tree.
  * Browser start-up is printed separately: a Lambda pays it once per container, not per report.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
-import { findReport } from '../functions/pipeline/reportsConfig.js';
+import { renderBursts } from '../functions/cli/bursts.js';
+import { findReport, type ReportDef } from '../functions/pipeline/reportsConfig.js';
 import { closeBrowser, DEFAULT_PDF_OPTIONS, htmlToPdf, launchBrowser, loadHtml } from '../functions/render/browser.js';
 import { loadMessages } from '../functions/render/messages.js';
 import { buildReportModel, renderHtml, templatesDirFor } from '../functions/render/renderReport.js';
@@ -22,27 +29,55 @@ const opts = new Command('bench:render')
   .option('--metrics <file>', 'metrics.json to render', 'test/fixtures/metrics.sample.json')
   .option('--report <id>', 'report id (default: the first in config/reports.yaml)')
   .option('--runs <n>', 'timed runs per measure', (v) => Number(v), 5)
+  .option('--teams <n>', 'per-team reports in the burst', (v) => Number(v), 50)
+  .option('--concurrency <n>', "burst reports rendered at once (default: npm run report's, the CPUs)", (v) => Number(v))
   .parse()
-  .opts<{ metrics: string; report?: string; runs: number }>();
+  .opts<{ metrics: string; report?: string; runs: number; teams: number; concurrency?: number }>();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t = performance.now();
   const r = await fn();
   return [performance.now() - t, r];
 }
 
-/** A per-team variant: the team's own figures (value, status, history) where it has them, titled with the team's name. */
-function teamVariant(metrics: MetricsJson, team: string): MetricsJson {
-  const own = metrics.segments.team[team] ?? {};
-  const indicators = Object.fromEntries(
-    Object.entries(metrics.indicators).map(([id, r]) => {
-      const s = own[id];
-      return [id, s ? { ...r, ...s } : r];
-    }),
-  );
-  return { ...metrics, indicators, segments: { team: { [team]: own }, channel: metrics.segments.channel } };
+/** PSS (else RSS) in bytes of this process and all its descendants (Chromium and its renderers), from /proc. */
+function treeMemory(): number {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const tree = new Set([process.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parent) if (!tree.has(pid) && tree.has(ppid)) (tree.add(pid), (grew = true));
+  }
+  let bytes = 0;
+  for (const pid of tree) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const kb = /^Pss:\s+(\d+) kB/m.exec(rollup) ?? /^Rss:\s+(\d+) kB/m.exec(rollup);
+      bytes += Number(kb?.[1] ?? 0) * 1024;
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return bytes;
+}
+
+/** The company metrics.json with `n` teams: the file's own team entries under n distinct names. */
+function withTeams(metrics: MetricsJson, n: number): MetricsJson {
+  const own = Object.entries(metrics.segments.team);
+  const team = Object.fromEntries(Array.from({ length: n }, (_, i) => [`${own[i % own.length]![0]} ${Math.floor(i / own.length) + 1}`, own[i % own.length]![1]]));
+  return { ...metrics, segments: { ...metrics.segments, team } };
 }
 
 const metrics = parseMetricsJsonText(readFileSync(opts.metrics, 'utf8'), opts.metrics);
@@ -51,14 +86,18 @@ const templatesDir = templatesDirFor(report);
 const messages = loadMessages(report.locale, templatesDir);
 
 const [launchMs, browser] = await time(() => launchBrowser());
+const lines: string[] = [];
+let html = '';
+let firstPdfBytes = 0;
 try {
   const modelToPdf = () => htmlToPdf(browser, renderHtml(buildReportModel(metrics, report, report.locale, messages), templatesDir));
   const [coldMs, first] = await time(modelToPdf);
+  firstPdfBytes = first.pdf.byteLength;
 
   const full: number[] = [];
   for (let i = 0; i < opts.runs; i++) full.push((await time(modelToPdf))[0]);
 
-  const html = renderHtml(buildReportModel(metrics, report, report.locale, messages), templatesDir);
+  html = renderHtml(buildReportModel(metrics, report, report.locale, messages), templatesDir);
   // Chromium alone: the same final HTML loaded into a fresh page (not timed), then page.pdf (timed),
   // so each measure includes Chromium's first print layout of that page, as a real render does.
   const pdfOnly: number[] = [];
@@ -72,43 +111,40 @@ try {
       await page.close();
     }
   }
-
-  const teams = Object.keys(metrics.segments.team);
-  const variants = Array.from({ length: 20 }, (_, i) => teams[i % teams.length]!);
-  const renderVariant = (team: string, i: number) => {
-    const r = { ...report, title: `${report.title} — ${team}${i >= teams.length ? ` (${Math.floor(i / teams.length) + 1})` : ''}` };
-    return htmlToPdf(browser, renderHtml(buildReportModel(teamVariant(metrics, team), r, r.locale, messages), templatesDir));
-  };
-  const [variantsMs] = await time(async () => {
-    for (const [i, team] of variants.entries()) await renderVariant(team, i);
-  });
-  // The same 20 with four pages of the one browser at work at a time.
-  const [variants4Ms] = await time(async () => {
-    const queue = [...variants.entries()];
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        for (let next = queue.shift(); next; next = queue.shift()) await renderVariant(next[1], next[0]);
-      }),
-    );
-  });
-
   const fullMs = median(full);
   const pdfMs = median(pdfOnly);
-  const loadMs = median(loadOnly);
   const ratio = fullMs / pdfMs;
-  const ratioWithLoad = fullMs / (pdfMs + loadMs);
-  const lines = [
-    `report ${report.id} (${report.locale}), ${Object.keys(metrics.indicators).length} indicators, ${teams.length} teams; ${(html.length / 1024).toFixed(0)} KB of HTML, ${(first.pdf.byteLength / 1024).toFixed(0)} KB of PDF`,
-    `browser start                     ${ms(launchMs)}`,
-    `first render (cold caches)        ${ms(coldMs)}`,
-    `model -> PDF (median of ${opts.runs})        ${ms(fullMs)}`,
-    `Chromium page.pdf alone           ${ms(pdfMs)}   (+ loading the final HTML into a page: ${ms(loadMs)})`,
-    `ratio model->PDF / page.pdf       ${ratio.toFixed(2)}   (goal <= 1.30: ${ratio <= 1.3 ? 'met' : 'NOT met'})`,
-    `ratio model->PDF / (load + pdf)   ${ratioWithLoad.toFixed(2)}   (our own work: templates, charts, fonts, model)`,
-    `20 per-team variants, one browser ${ms(variantsMs)}   (${ms(variantsMs / 20)} each, one after another)`,
-    `  the same, 4 pages in parallel    ${ms(variants4Ms)}`,
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  lines.push(
+    `report ${report.id} (${report.locale}), ${Object.keys(metrics.indicators).length} indicators; ${(html.length / 1024).toFixed(0)} KB of HTML, ${(firstPdfBytes / 1024).toFixed(0)} KB of PDF; ${cpus().length} CPUs`,
+    `browser start                      ${ms(launchMs)}`,
+    `first render (cold caches)         ${ms(coldMs)}`,
+    `model -> PDF (median of ${opts.runs})         ${ms(fullMs)}`,
+    `Chromium page.pdf alone            ${ms(pdfMs)}   (loading the same HTML into a fresh page: ${ms(median(loadOnly))} more)`,
+    `ratio model->PDF / page.pdf        ${ratio.toFixed(2)}   (goal <= 1.30: ${ratio <= 1.3 ? 'met' : 'NOT met'})`,
+  );
 } finally {
   await closeBrowser(browser);
 }
+
+// The burst, as `npm run report` makes it: its own browser, every file written.
+const company = withTeams(metrics, opts.teams);
+const bursting: ReportDef = { ...report, burst: { by: 'team', recipients: {}, fallback: ['ops@example.com'] } };
+const out = mkdtempSync(join(tmpdir(), 'bench-burst-'));
+let peak = treeMemory();
+const sampler = setInterval(() => {
+  peak = Math.max(peak, treeMemory());
+}, 50);
+try {
+  const [burstMs, written] = await time(() => renderBursts({ company, report: bursting, runId: 'bench', out, concurrency: opts.concurrency, log: () => {} }));
+  clearInterval(sampler);
+  peak = Math.max(peak, treeMemory());
+  const perPdf = burstMs / 1000 / written.length;
+  lines.push(
+    `burst: ${written.length} per-team PDFs, one browser (${opts.concurrency ?? availableParallelism()} pages at once)  ${(burstMs / 1000).toFixed(1)} s, ${perPdf.toFixed(2)} s per PDF   (goal < 0.40: ${perPdf < 0.4 ? 'met' : 'NOT met'})`,
+    `  peak memory, this process + Chromium   ${mib(peak)}   (goal < 1536 MiB: ${peak < 1.5 * 2 ** 30 ? 'met' : 'NOT met'})`,
+  );
+} finally {
+  clearInterval(sampler);
+  rmSync(out, { recursive: true, force: true });
+}
+process.stdout.write(`${lines.join('\n')}\n`);

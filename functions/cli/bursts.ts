@@ -6,6 +6,7 @@
  * (and `.metrics.json`, `.run.json`) beside the company's (functions/deliver/keys.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Archive } from '../deliver/archive.js';
 import { assertSameRun, deliverReport, sha256, type DeliverInput, type RunRecord } from '../deliver/deliver.js';
@@ -32,6 +33,8 @@ export interface RenderBurstsInput {
   templatesDir?: string;
   /** Per burst. */
   timeoutMs?: number;
+  /** Reports rendered at once, each in its own page of the one browser (default: the CPUs). */
+  concurrency?: number;
   log: (line: string) => void;
 }
 
@@ -43,21 +46,30 @@ export async function renderBursts(o: RenderBurstsInput): Promise<string[]> {
   if (plan.bursts.length === 0) return [];
   const started = Date.now();
   const browser = await launchBrowser();
-  const written: string[] = [];
+  const written: string[] = new Array(plan.bursts.length);
+  let done = 0;
+  const renderOne = async (i: number) => {
+    const burst = plan.bursts[i]!;
+    const t = Date.now();
+    const metrics = segmentMetrics(o.company, burst.scope);
+    const metricsText = `${JSON.stringify(metrics, null, 2)}\n`;
+    const { pdf } = await renderReport({ metrics, report: o.report, locale: o.locale, templatesDir: o.templatesDir, timeoutMs: o.timeoutMs, browser });
+    const base = burstBase(resolve(o.out), o.report.id, burst, metrics.period.id, metrics.locale);
+    writeFileAtomic(`${base}.metrics.json`, metricsText);
+    writeFileAtomic(`${base}.pdf`, pdf);
+    const run: RunRecord = { runId: o.runId, reportId: metrics.reportId, period: metrics.period.id, locale: metrics.locale, pdfSha256: sha256(pdf), metricsSha256: sha256(metricsText) };
+    writeFileAtomic(`${base}.run.json`, `${JSON.stringify(run, null, 2)}\n`);
+    written[i] = `${base}.pdf`;
+    o.log(`  [${++done}/${plan.bursts.length}] ${burst.scope.kind} "${burst.scope.value}": ${base}.pdf (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  };
+  // A few pages of the one browser at work at once: while Chromium lays out one report, this
+  // process builds the next, and each page has a renderer process of its own.
+  const workers = Math.max(1, Math.min(o.concurrency ?? availableParallelism(), plan.bursts.length));
+  let next = 0;
   try {
-    for (const [i, burst] of plan.bursts.entries()) {
-      const t = Date.now();
-      const metrics = segmentMetrics(o.company, burst.scope);
-      const metricsText = `${JSON.stringify(metrics, null, 2)}\n`;
-      const { pdf } = await renderReport({ metrics, report: o.report, locale: o.locale, templatesDir: o.templatesDir, timeoutMs: o.timeoutMs, browser });
-      const base = burstBase(resolve(o.out), o.report.id, burst, metrics.period.id, metrics.locale);
-      writeFileAtomic(`${base}.metrics.json`, metricsText);
-      writeFileAtomic(`${base}.pdf`, pdf);
-      const run: RunRecord = { runId: o.runId, reportId: metrics.reportId, period: metrics.period.id, locale: metrics.locale, pdfSha256: sha256(pdf), metricsSha256: sha256(metricsText) };
-      writeFileAtomic(`${base}.run.json`, `${JSON.stringify(run, null, 2)}\n`);
-      written.push(`${base}.pdf`);
-      o.log(`  [${i + 1}/${plan.bursts.length}] ${burst.scope.kind} "${burst.scope.value}": ${base}.pdf (${((Date.now() - t) / 1000).toFixed(1)} s)`);
-    }
+    await Promise.all(Array.from({ length: workers }, async () => {
+      while (next < plan.bursts.length) await renderOne(next++);
+    }));
   } finally {
     await closeBrowser(browser);
   }
