@@ -119,6 +119,8 @@ export interface IndicatorModel {
   trend: TrendModelPoint[];
   trendCaption: string;
   breakdowns: BreakdownModel[];
+  /** Some breakdown has a row (else the card says so in one line instead of empty tables). */
+  hasSegmentRows: boolean;
   definition: { population: string; value: string };
 }
 
@@ -432,6 +434,7 @@ export function buildReportModel(
       trend,
       trendCaption: t('labels.trendCaption', { from: formatMonthYearShort(first, locale), to: formatMonthYearShort(last, locale) }),
       breakdowns,
+      hasSegmentRows: breakdowns.some((b) => b.rows.length > 0),
       definition: { population: t(`indicators.${def.id}.population`, defParams), value: t(`indicators.${def.id}.value`, defParams) },
     };
   }
