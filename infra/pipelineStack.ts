@@ -155,6 +155,8 @@ export class PipelineStack extends Stack {
       }),
       deliver: fn('Deliver', {
         ...common,
+        // The mail's words are the PDF's: the built-in locales and a templates folder's overrides.
+        copyDirs: ['config', 'templates'],
         entry: 'functions/handlers/lambda/deliver.ts',
         description: 'Report state machine, step 4: archive the report and e-mail it once through SES',
         memorySize: 512,

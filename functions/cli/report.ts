@@ -3,9 +3,10 @@
  *                   [--report ID] [--locale en|zh-CN|ru] [--templates DIR]
  *
  * Computes metrics.json (the metrics job), renders it to `<out>/<reportId>-<period>.<locale>.pdf`
- * beside `<out>/<reportId>-<period>.<locale>.metrics.json`, then writes
- * `<out>/<reportId>-<period>.<locale>.run.json` (the run id and both files' SHA-256, which
- * `npm run deliver` checks), each file atomically, and prints the PDF's path. With no arguments:
+ * beside `<out>/<reportId>-<period>.<locale>.metrics.json`, writes the figures as an Excel workbook
+ * `<out>/<reportId>-<period>.<locale>.xlsx`, then `<out>/<reportId>-<period>.<locale>.run.json`
+ * (the run id and the three files' SHA-256, which `npm run deliver` checks), each file
+ * atomically, and prints the PDF's path. With no arguments:
  * the default report on sample data into ./out.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,6 +16,8 @@ import { Command, Option } from 'commander';
 import { LOCALES, type Locale } from '../pipeline/reportsConfig.js';
 import { renderReport } from '../render/renderReport.js';
 import { commentaryDirFor, readCommentary } from '../render/commentary.js';
+import { templatesDirFor } from '../render/messages.js';
+import { buildWorkbook } from '../render/workbook.js';
 import { renderBursts } from './bursts.js';
 import { sha256, type RunRecord } from '../deliver/deliver.js';
 import { addMetricsOptions, runCli, runMetricsJob, writeFileAtomic, type MetricsJobOptions } from './runMetrics.js';
@@ -50,6 +53,10 @@ export async function runReportJob(o: ReportJobOptions): Promise<{ pdfPath: stri
   });
   const pdfPath = metricsPath.replace(/\.metrics\.json$/, '.pdf');
   writeFileAtomic(pdfPath, pdf);
+  // The figures as an Excel workbook beside the PDF, in the same words (render/workbook.ts).
+  const workbook = await buildWorkbook({ metrics, report, locale: o.locale, templatesDir: o.templates ? resolve(o.templates) : templatesDirFor(report) });
+  const workbookPath = metricsPath.replace(/\.metrics\.json$/, '.xlsx');
+  writeFileAtomic(workbookPath, workbook);
   const runPath = metricsPath.replace(/\.metrics\.json$/, '.run.json');
   const run: RunRecord = {
     runId,
@@ -58,6 +65,7 @@ export async function runReportJob(o: ReportJobOptions): Promise<{ pdfPath: stri
     locale: metrics.locale,
     pdfSha256: sha256(pdf),
     metricsSha256: sha256(metricsText),
+    workbookSha256: sha256(workbook),
   };
   writeFileAtomic(runPath, `${JSON.stringify(run, null, 2)}\n`);
   log(`rendered ${pdf.byteLength} bytes in ${((Date.now() - started) / 1000).toFixed(1)} s`);

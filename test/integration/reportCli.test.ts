@@ -55,8 +55,8 @@ describe('npm run report, then npm run deliver, in two languages', () => {
       // Assess 2
       expect(code).toBe(0);
       const mail = await simpleParser(readFileSync(join(out, 'outbox', 'monthly-service-review-2026-10.eml')));
-      expect(mail.subject).toBe('Ежемесячный отчёт о качестве обслуживания: октябрь 2026 г.');
-      expect(mail.text).toContain('Отчёт «Ежемесячный отчёт о качестве обслуживания» за октябрь 2026 г. готов.');
+      expect(mail.subject).toBe('Ежемесячный отчёт о качестве обслуживания: Октябрь 2026 г.');
+      expect(mail.text).toContain('Готов отчёт «Ежемесячный отчёт о качестве обслуживания». Период: Октябрь 2026 г.');
       expect(Buffer.compare(mail.attachments[0]!.content, readFileSync(ru.pdfPath))).toBe(0);
       const record = JSON.parse(readFileSync(join(out, 'archive', 'reports', 'monthly-service-review', '2026-10', 'delivery.json'), 'utf8'));
       expect(record).toMatchObject({ status: 'sent', runId: ru.runId, archived: { runId: ru.runId } });
