@@ -12,7 +12,7 @@ import type { IndicatorDeclaration, InputValues, Point } from './declare.js';
 import { INDICATORS, tablesOf } from './indicators.js';
 import { WINDOW_PERIODS, buildTableQuery, planTables, type MeasureRef } from './plan.js';
 import type { IndicatorResult, MetricsJson, SegmentResult, TableQuality } from './schema.js';
-import { judge } from './status.js';
+import { inForce, judge } from './status.js';
 
 export interface ComputeOptions {
   engine: QueryEngine;
@@ -139,7 +139,8 @@ export async function computeMetrics(o: ComputeOptions): Promise<MetricsJson> {
   const trendIdx = Array.from({ length: TREND }, (_, k) => last - TREND + 1 + k);
   /** value, n, previous, year-ago and trend of `d` over one segment (or all). */
   const history = (d: IndicatorDeclaration, seg: string) => {
-    const trend = trendIdx.map((i) => ({ period: periods[i]!.id, ...evaluate(d, seg, i) }));
+    // Each month with the target and warn level in force then (a chart draws them as steps).
+    const trend = trendIdx.map((i) => ({ period: periods[i]!.id, ...evaluate(d, seg, i), ...inForce(d, o.targets, periods[i]!.id) }));
     // The trend ends with P and P-1: they are the value and the previous value.
     const cur = trend[TREND - 1]!;
     return { value: cur.value, n: cur.n, previous: trend[TREND - 2]!.value, yearAgo: evaluate(d, seg, last - TREND).value, trend };

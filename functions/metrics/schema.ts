@@ -18,7 +18,15 @@ const instant = z.iso.datetime({ precision: 3 }).describe('ISO-8601 UTC with mil
 const count = z.number().int().nonnegative();
 const value = z.number().nullable().describe('unrounded; null when n is 0');
 
-export const TrendPointSchema = z.object({ period: periodId, value, n: count }).strict();
+export const TrendPointSchema = z
+  .object({
+    period: periodId,
+    value,
+    n: count,
+    target: z.number().nullable().optional().describe('the target in force for this month (targets can change from a period onward); null when none; absent in files written before it was recorded'),
+    warn: z.number().nullable().optional().describe('the warn level in force for this month; null when none; absent in files written before it was recorded'),
+  })
+  .strict();
 
 const judged = {
   value,

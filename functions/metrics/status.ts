@@ -31,9 +31,19 @@ export interface Judgement {
   lowSample: boolean;
 }
 
+/** The target and warn level in force for `period` (none for a neutral indicator). */
+export function inForce(d: Pick<IndicatorDeclaration, 'id' | 'direction'>, targets: TargetsConfig, period: string): { target: number | null; warn: number | null } {
+  return d.direction === 'neutral' ? { target: null, warn: null } : targetFor(targets, d.id, period);
+}
+
+/** `trend` with each month's target and warn level as they were in force then. */
+export function withTargets<P extends { period: string }>(d: Pick<IndicatorDeclaration, 'id' | 'direction'>, trend: P[], targets: TargetsConfig): (P & { target: number | null; warn: number | null })[] {
+  return trend.map((p) => ({ ...p, ...inForce(d, targets, p.period) }));
+}
+
 /** The target in force for `period` (none for a neutral indicator), the status and lowSample of a value. */
 export function judge(d: Pick<IndicatorDeclaration, 'id' | 'direction'>, value: number | null, n: number, targets: TargetsConfig, period: string): Judgement {
-  const { target, warn } = d.direction === 'neutral' ? { target: null, warn: null } : targetFor(targets, d.id, period);
+  const { target, warn } = inForce(d, targets, period);
   return { target, warn, status: evaluateStatus(value, d.direction, target, warn), lowSample: n < targets.minSample };
 }
 
@@ -42,7 +52,7 @@ export function applyTargets(metrics: MetricsJson, targets: TargetsConfig): Metr
   const period = metrics.period.id;
   const defOf = (id: string) => INDICATOR_BY_ID.get(id) ?? { id, direction: metrics.indicators[id]?.direction ?? 'neutral' };
   const indicators = Object.fromEntries(
-    Object.entries(metrics.indicators).map(([id, r]) => [id, { ...r, ...judge(defOf(id), r.value, r.n, targets, period) }]),
+    Object.entries(metrics.indicators).map(([id, r]) => [id, { ...r, ...judge(defOf(id), r.value, r.n, targets, period), trend: withTargets(defOf(id), r.trend, targets) }]),
   );
   const segments = Object.fromEntries(
     Object.entries(metrics.segments).map(([kind, byValue]) => [
@@ -53,7 +63,7 @@ export function applyTargets(metrics: MetricsJson, targets: TargetsConfig): Metr
           Object.fromEntries(
             Object.entries(byId).map(([id, s]) => {
               const { status, lowSample } = judge(defOf(id), s.value, s.n, targets, period);
-              return [id, { ...s, status, lowSample }];
+              return [id, { ...s, status, lowSample, trend: withTargets(defOf(id), s.trend, targets) }];
             }),
           ),
         ]),
