@@ -4,8 +4,10 @@
  * and A4 pages, the page cannot reach the network or the disk, and a timeout kills the browser.
  */
 import { createServer, type Server } from 'node:http';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runMetricsJob } from '../../functions/cli/runMetrics.js';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -264,6 +266,38 @@ describe.each(LOCALES)('the %s report of v2 indicators on hand-written figures',
     const outline = small.get(locale)!.outline;
 
     expect(outline).toContain(expected.summary[0]);
+  });
+});
+
+const DATASETS = join('..', 'shared', 'datasets');
+
+describe.skipIf(!existsSync(DATASETS))('a foreign export with most indicators unmeasured (the call-centre dataset)', () => {
+  it('has no blank page, says on page 1 how many are not measured, and lists them with their reasons in one line', async () => {
+    const { metrics, report } = await runMetricsJob({
+      data: join(DATASETS, 'call-center'),
+      mapping: 'config/mappings/call-center.yaml',
+      period: '2021-03',
+      timezone: 'UTC',
+      out: join(tmpdir(), 'render-cc'),
+      allowIncomplete: true,
+    });
+    const squash = (s: string) => s.replace(/\s+/gu, '');
+
+    const pdf = await readPdf((await renderReport({ metrics, report, locale: 'en', browser })).pdf);
+
+    const bare = pdf.pages.map((p, i) => ({ page: i + 1, chars: squash(p.text).length })).filter((p) => p.chars < 200);
+    expect(bare).toEqual([]);
+    // The export has calls only: no orders, complaints, invoices or customers, and no reopened_count.
+    const unmeasured = Object.values(metrics.indicators).filter((i) => i.value === null).length;
+    expect(unmeasured).toBeGreaterThan(15);
+    expect(squash(pdf.pages[0]!.text)).toContain(squash(`${unmeasured} indicators are not measured for lack of data`));
+    const summary = squash(pdf.pages[1]!.text);
+    expect(summary).toContain(squash(`Not measured (${unmeasured}): Reopen rate (the Tickets table has no column reopened_count);`));
+    expect(summary).toContain(squash('(the exports have no Orders table)'));
+    // A whole category without data is one line, not a page of empty cards.
+    const all = squash(pdf.pages.map((p) => p.text).join(' '));
+    expect(all).toContain(squash('Billing Not measured (2): Invoices issued on time, Invoice accuracy (the exports have no Invoices table).'));
+    expect(all).not.toContain(squash('Invoices issued on time —'));
   });
 });
 
