@@ -3,14 +3,14 @@
  * foreign exports through a source mapping. Installs the Trino compatibility layer, then exposes
  * the six canonical tables as views of raw VARCHAR columns.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CONTRACT, TABLES, type TableName } from '../pipeline/contract.js';
 import { EngineError, type QueryEngine, type SqlRow, type SqlValue } from './engine.js';
 import { ExportError, canonicalSelect, closeReader, describeFiles, discoverTableFiles, emptySelect, fileFault, listExportFiles, rawSelect } from './exportReader.js';
-import type { Mapping } from './mappings.js';
-import { quoteIdent } from './tableSql.js';
+import { type Mapping, checkMappingSql, formattedSourceSelect, resolveSourceFiles, sourceOptions } from './mappings.js';
+import { quoteIdent, sqlString } from './tableSql.js';
 import { DUCKDB_COMPAT_SQL } from './trinoCompat.js';
 
 export interface DuckDbEngineOptions {
@@ -18,6 +18,8 @@ export interface DuckDbEngineOptions {
   mapping?: Mapping;
   /** DuckDB settings, e.g. { threads: '2', memory_limit: '2GB' }. */
   settings?: Record<string, string>;
+  /** With a mapping: folders besides the data folder and temp files that the sandboxed session may use (e.g. an output folder). */
+  allowedDirectories?: string[];
   /** Progress lines: how each table's files were read (`tickets: 3 files, GB18030, ';'`). */
   log?: (line: string) => void;
 }
@@ -34,6 +36,31 @@ function toJs(v: unknown): SqlValue {
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
   return String(v);
+}
+
+/**
+ * Locks the DuckDB session that runs a user's mapping, once its views exist: files only under
+ * `dirs` (the data folder), the exact `files` besides (the reader's transcoded copies) and DuckDB's
+ * own temp directory; no extension installed or loaded; no setting changed afterwards.
+ */
+async function sandbox(conn: DuckDBConnection, dirs: string[], files: string[]): Promise<void> {
+  const list = (xs: string[]) => [...new Set(xs)].map(sqlString).join(', ');
+  await conn.run(`SET allowed_directories = [${list(dirs.map((d) => (d.endsWith(sep) ? d : `${d}${sep}`)))}]`);
+  await conn.run(`SET allowed_paths = [${list(files)}]`);
+  await conn.run('SET enable_external_access = false');
+  await conn.run('SET autoinstall_known_extensions = false');
+  await conn.run('SET autoload_known_extensions = false');
+  await conn.run('SET lock_configuration = true');
+}
+
+/**
+ * The files outside `dirs` that view SQL reads: the reader's temporary copies (a CSV transcoded to
+ * UTF-8, a converted sheet), named as absolute paths in its string literals.
+ */
+function readerCopies(sqls: string[], dirs: string[]): string[] {
+  const inside = (p: string) => dirs.some((d) => !relative(d, p).startsWith('..') && !isAbsolute(relative(d, p)));
+  const paths = sqls.flatMap((s) => [...s.matchAll(/'((?:[^']|'')+)'/g)].map((m) => m[1]!.replace(/''/g, "'")));
+  return paths.filter((p) => isAbsolute(p) && !inside(p) && existsSync(p) && statSync(p).isFile());
 }
 
 async function mappedTableSelect(conn: DuckDBConnection, mapping: Mapping, table: TableName, sql: string): Promise<{ select: string; columns: Set<string> }> {
@@ -62,19 +89,23 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
   const columns = new Map<TableName, ReadonlySet<string>>();
   const sourceFiles: string[] = [];
   const log = opts.log ?? (() => undefined);
+  /** The SQL of the views over export files (for the sandbox: which files they read). */
+  const viewSql: string[] = [];
   try {
     for (const stmt of DUCKDB_COMPAT_SQL) await conn.run(stmt);
     const mapping = opts.mapping;
     if (mapping) {
-      for (const [name, path] of Object.entries(mapping.sources)) {
-        const p = join(dataDir, path);
-        const list = existsSync(p) && statSync(p).isDirectory() ? listExportFiles(p, dataDir) : existsSync(p) ? [p] : [];
-        if (!list.length) throw new ExportError(`${mapping.file}: sources.${name}: no export file at ${path} under ${opts.dataDir}`);
+      // Before anything is read: each table one SELECT over the declared sources only.
+      await checkMappingSql(conn, mapping);
+      for (const [name, spec] of Object.entries(mapping.sources)) {
+        const list = resolveSourceFiles(mapping, name, dataDir, (d) => listExportFiles(d, dataDir));
         sourceFiles.push(...list);
-        const select = await rawSelect(conn, list, dataDir);
-        if (!select) throw new ExportError(`${mapping.file}: sources.${name}: ${path} has no header row`);
+        const raw = await rawSelect(conn, list, dataDir, sourceOptions(spec));
+        if (!raw) throw new ExportError(`${mapping.file}: sources.${name}: ${spec.path} has no header row`);
         log(`${name}: ${describeFiles(conn, list)}`);
-        await conn.run(`CREATE VIEW ${quoteIdent(name)} AS ${select}`);
+        const cols = (await conn.runAndReadAll(`DESCRIBE ${raw}`)).getRowObjectsJS().map((r) => String(r['column_name']));
+        await conn.run(`CREATE VIEW ${quoteIdent(name)} AS ${formattedSourceSelect(mapping, name, cols, raw)}`);
+        viewSql.push(raw);
       }
     }
     // The tables' files in the data folder (folders, flat files, workbooks); with a mapping, not its sources'.
@@ -96,6 +127,11 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
       }
       if (files[table].length) present.add(table);
       await conn.run(`CREATE VIEW ${table} AS ${select ?? emptySelect(table)}`);
+      if (select) viewSql.push(select);
+    }
+    if (mapping) {
+      const dirs = [dataDir, realpathSync(dataDir), ...(opts.allowedDirectories ?? []).map((d) => resolve(d))];
+      await sandbox(conn, dirs, readerCopies(viewSql, dirs));
     }
   } catch (e) {
     // A file DuckDB could not read: one line naming it, not DuckDB's multi-line dump.

@@ -93,7 +93,7 @@ async function markFailed(s3: S3Client, bucket: string, markerKey: string, rawKe
 }
 
 function underMappedSource(relKey: string, mapping: Mapping): boolean {
-  return Object.values(mapping.sources).some((p) => {
+  return Object.values(mapping.sources).some(({ path: p }) => {
     const path = p.replace(/^\.?\/+/, '').replace(/\/+$/, '');
     return relKey === path || relKey.startsWith(`${path}/`);
   });

@@ -77,7 +77,8 @@ export async function normalizeMapped(opts: {
 }): Promise<Partial<Record<TableName, NormalizeResult>>> {
   const work = await mkdtemp(join(tmpdir(), 'normalize-'));
   try {
-    const engine = await openDuckDbEngine({ dataDir: opts.dataDir, mapping: opts.mapping, settings: duckdbSettings(work, opts.memoryLimit) });
+    // The mapping's sandbox lets the session write only the output folder besides the data and temp files.
+    const engine = await openDuckDbEngine({ dataDir: opts.dataDir, mapping: opts.mapping, settings: duckdbSettings(work, opts.memoryLimit), allowedDirectories: [opts.outDir] });
     try {
       const out: Partial<Record<TableName, NormalizeResult>> = {};
       for (const table of Object.keys(opts.mapping.tables) as TableName[]) {
