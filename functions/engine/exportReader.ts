@@ -562,7 +562,7 @@ async function groupFiles(conn: DuckDBConnection, files: string[], root?: string
     if (!info) continue; // an empty file: no rows
     session(conn).described.set(file, info.described);
     const csvLike = info.format !== 'parquet';
-    const sig = `${csvLike}|${info.skip}|${info.delimiter}|${info.decimalComma.join(',')}|${info.columns.join('\u0001')}|${info.types.join('\u0001')}`;
+    const sig = `${csvLike}|${isGzip(info.readPath)}|${info.skip}|${info.delimiter}|${info.decimalComma.join(',')}|${info.columns.join('\u0001')}|${info.types.join('\u0001')}`;
     const g = groups.get(sig) ?? { ...info, files: [], readPaths: [] };
     g.files.push(file);
     g.readPaths.push(info.readPath);
@@ -614,7 +614,9 @@ function groupSource(g: FileGroup): string {
   // Fixed dialect (no sniffing): the separator found in the header, RFC 4180 quotes.
   // `skip`: the blank lines before the header (header = true alone would take the first, blank, line).
   const skip = g.skip ? `, skip = ${g.skip}` : '';
-  return `read_csv(${list}, header = true${skip}, delim = ${sqlString(g.delimiter)}, quote = '"', escape = '"', auto_detect = false, columns = {${cols}})`;
+  // Compression stated: DuckDB would go by a lower-case `.gz` ending only (`A.CSV.GZ` is gzip too).
+  const compression = isGzip(g.readPaths[0]!) ? 'gzip' : 'none';
+  return `read_csv(${list}, header = true${skip}, delim = ${sqlString(g.delimiter)}, quote = '"', escape = '"', compression = '${compression}', auto_detect = false, columns = {${cols}})`;
 }
 
 function groupColumn(g: FileGroup, i: number): string {
