@@ -1,11 +1,11 @@
 /**
  * Server-rendered SVG charts (d3-scale + d3-shape): a 12-month sparkline for the summary table
- * and a trend chart with the target and warning lines for the category pages. No script in the
+ * and a trend chart with the target and warning levels (month by month) for the category pages. No script in the
  * page; every text in the SVG is escaped here.
  */
 import { scaleLinear, scalePoint } from 'd3-scale';
 import { line } from 'd3-shape';
-import { formatMonthShort, formatTick } from './format.js';
+import { axisFormat, formatMonthShort } from './format.js';
 import type { IndicatorModel } from './reportModel.js';
 
 export function escapeXml(s: string): string {
@@ -14,16 +14,26 @@ export function escapeXml(s: string): string {
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
-type ChartInd = Pick<IndicatorModel, 'id' | 'name' | 'trend' | 'target' | 'warn' | 'status'>;
+type ChartInd = Pick<IndicatorModel, 'id' | 'name' | 'unit' | 'trend' | 'target' | 'warn' | 'status'>;
 
-/** A 12-month sparkline: the line, and the last point as a dot. */
+/** Whether an indicator's values can never be negative (every unit but `points`: NPS and SERVQUAL gaps). */
+function nonNegative(ind: Pick<IndicatorModel, 'unit'>): boolean {
+  return ind.unit !== 'points';
+}
+
+/**
+ * A 12-month sparkline: the line, and the last point as a dot. Each month keeps its place in the
+ * 12-month frame (a short history sits at the right, where its months are); the frame itself is a
+ * faint baseline, so months without a value read as empty rather than as a squeezed chart.
+ */
 export function sparklineSvg(ind: ChartInd, opts: { width?: number; height?: number; label?: string } = {}): string {
   const w = opts.width ?? 64;
   const h = opts.height ?? 16;
   const pts = ind.trend.map((p, i) => ({ i, v: p.value }));
   const defined = pts.filter((p) => p.v !== null) as { i: number; v: number }[];
   const label = escapeXml(opts.label ?? ind.name);
-  if (defined.length === 0) return `<svg class="spark" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${label}"></svg>`;
+  const open = `<svg class="spark" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${label}">`;
+  if (defined.length === 0) return `${open}</svg>`;
   let [lo, hi] = [Math.min(...defined.map((p) => p.v)), Math.max(...defined.map((p) => p.v))];
   if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
   const x = scaleLinear().domain([0, Math.max(1, pts.length - 1)]).range([2, w - 3]);
@@ -34,7 +44,12 @@ export function sparklineSvg(ind: ChartInd, opts: { width?: number; height?: num
     .y((p) => r1(y(p.v!)))(pts);
   const last = pts[pts.length - 1];
   const dot = last && last.v !== null ? `<circle class="spark-last" cx="${r1(x(last.i))}" cy="${r1(y(last.v))}" r="1.8"/>` : '';
-  return `<svg class="spark" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${label}"><path class="spark-line" d="${path ?? ''}"/>${dot}</svg>`;
+  // Months without a value: a dotted baseline under each, so the frame shows.
+  const gaps = pts.filter((p) => p.v === null);
+  const frame = gaps.length
+    ? `<path class="spark-gap" fill="none" stroke="#c3c9d4" stroke-width="0.8" stroke-linecap="round" stroke-dasharray="0.1 2.4" d="${gaps.map((p) => `M${r1(x(p.i) - 1)} ${r1(h - 1.5)}H${r1(x(p.i) + 1)}`).join('')}"/>`
+    : '';
+  return `${open}${frame}<path class="spark-line" d="${path ?? ''}"/>${dot}</svg>`;
 }
 
 export interface TrendChartOptions {
@@ -47,21 +62,74 @@ export interface TrendChartOptions {
   emptyLabel?: string;
 }
 
-/** Trend over the 12 periods with the target (dashed) and warning (dotted) lines. */
+/** Width of a text in px at `fontSize` (Noto Sans: about 0.56 em a Latin or Cyrillic letter, 1 em a CJK one). */
+function textWidth(t: string, fontSize: number, bold = false): number {
+  return [...t].reduce((a, ch) => a + (ch.codePointAt(0)! > 0x2e80 ? 1 : ch === '.' || ch === ' ' ? 0.28 : 0.56), 0) * fontSize * (bold ? 1.06 : 1);
+}
+
+/** How the month labels are set: the largest font that fits them all side by side, else turned. */
+export function monthLabelLayout(labels: string[], spacing: number): { fontSize: number; rotate: boolean } {
+  const widest = (size: number) => Math.max(...labels.map((l) => textWidth(l, size, true)));
+  for (const fontSize of [7.5, 7, 6.5]) if (widest(fontSize) + fontSize * 0.25 <= spacing) return { fontSize, rotate: false };
+  return { fontSize: 7, rotate: true };
+}
+
+/** A per-month level (target, warn) as steps: each month's level across its slot, a vertical where it changes. */
+function stepPath(levels: (number | null)[], xs: number[], half: number, left: number, right: number, y: (v: number) => number): string {
+  let d = '';
+  levels.forEach((v, i) => {
+    if (v === null) return;
+    const prev = i > 0 ? levels[i - 1] : null;
+    const next = i < levels.length - 1 ? levels[i + 1] : null;
+    if (prev === null || prev === undefined) d += `M${r1(Math.max(left, xs[i]! - half))} ${r1(y(v))}`;
+    else if (prev !== v) d += `V${r1(y(v))}`;
+    // A run of months at one level is one horizontal, to the end of its last month's slot.
+    if (next !== v) d += `H${r1(Math.min(right, xs[i]! + half))}`;
+  });
+  return d;
+}
+
+/**
+ * Trend over the 12 periods with the target (dashed) and warning (dotted) levels, each drawn month
+ * by month as it was in force then (a step where a target changed). The value axis never runs
+ * below zero for a measure that cannot be negative, starts at zero for counts, ends at 100 % for
+ * rates, and counts durations in the unit that suits them. Every month of the 12 keeps its place.
+ */
 export function trendChartSvg(ind: ChartInd, opts: TrendChartOptions): string {
   const w = opts.width ?? 330;
   const h = opts.height ?? 140;
-  const m = { top: 10, right: 44, bottom: 18, left: 44 };
   const periods = ind.trend.map((p) => p.period);
-  const values = ind.trend.map((p) => p.value).filter((v): v is number => v !== null);
-  const refs = [ind.target, ind.warn].filter((v): v is number => v !== null);
+  const raw = ind.trend.map((p) => p.value);
+  // The level in force each month; a metrics.json written before they were recorded has the current one.
+  const levelOf = (p: ChartInd['trend'][number], key: 'target' | 'warn') => (p[key] !== undefined ? p[key] : ind[key]);
+  const targets = ind.target === null && ind.trend.every((p) => p.target == null) ? periods.map(() => null) : ind.trend.map((p) => levelOf(p, 'target'));
+  const warns = ind.warn === null && ind.trend.every((p) => p.warn == null) ? periods.map(() => null) : ind.trend.map((p) => levelOf(p, 'warn'));
   const label = escapeXml(ind.name);
-  const all = [...values, ...refs];
+  const known = [...raw, ...targets, ...warns].filter((v): v is number => v !== null);
+  const axis = axisFormat(ind.id, known.length ? Math.max(...known.map(Math.abs)) : 0, opts.locale);
+  const sc = (v: number) => v * axis.scale;
+  const values = raw.filter((v): v is number => v !== null).map(sc);
+  const all = known.map(sc);
   let lo = all.length ? Math.min(...all) : 0;
   let hi = all.length ? Math.max(...all) : 1;
   if (lo === hi) [lo, hi] = [lo - Math.max(1, Math.abs(lo) * 0.1), hi + Math.max(1, Math.abs(hi) * 0.1)];
   const pad = (hi - lo) * 0.08;
-  const y = scaleLinear().domain([lo - pad, hi + pad]).nice(4).range([h - m.bottom, m.top]);
+  lo -= pad;
+  hi += pad;
+  if (ind.unit === 'count') lo = 0;
+  else if (nonNegative(ind)) lo = Math.max(0, lo);
+  const y0 = scaleLinear().domain([lo, hi]).nice(4);
+  let [d0, d1] = y0.domain() as [number, number];
+  if (ind.unit === '%') d1 = Math.min(100, d1);
+  if (d1 <= d0) d1 = d0 + 1;
+
+  // Month labels: all twelve, in a smaller font or turned when they would not fit side by side.
+  const labels = periods.map((p) => formatMonthShort(p, opts.locale));
+  const m = { top: 10, right: 44, bottom: 18, left: 44 };
+  const slot = periods.length > 1 ? (w - m.right - 4 - (m.left + 4)) / (periods.length - 1) : Infinity;
+  const layout = monthLabelLayout(labels, slot);
+  if (layout.rotate) m.bottom = Math.ceil(8 + Math.max(...labels.map((l) => textWidth(l, layout.fontSize, true))) * 0.72);
+  const y = scaleLinear().domain([d0, d1]).range([h - m.bottom, m.top]);
   const x = scalePoint<string>().domain(periods).range([m.left + 4, w - m.right - 4]);
   const ticks = y.ticks(4);
   const step = ticks.length > 1 ? ticks[1]! - ticks[0]! : 1;
@@ -70,28 +138,32 @@ export function trendChartSvg(ind: ChartInd, opts: TrendChartOptions): string {
   for (const tk of ticks) {
     const yy = r1(y(tk));
     parts.push(`<line class="grid" x1="${m.left}" x2="${w - m.right}" y1="${yy}" y2="${yy}"/>`);
-    parts.push(`<text class="tick" x="${m.left - 4}" y="${yy}" dy="0.32em" text-anchor="end">${escapeXml(formatTick(ind.id, tk, step, opts.locale))}</text>`);
+    parts.push(`<text class="tick" x="${m.left - 4}" y="${yy}" dy="0.32em" text-anchor="end">${escapeXml(axis.format(tk, step))}</text>`);
   }
-  // Month labels: every month when they fit, else every other one (always the last).
-  const labels = periods.map((p) => formatMonthShort(p, opts.locale));
-  const textWidth = (t: string) => [...t].reduce((w, ch) => w + (ch.codePointAt(0)! > 0x2e80 ? 1 : 0.56), 0) * 7.5;
-  const spacing = periods.length > 1 ? (x(periods[1]!)! - x(periods[0]!)!) : Infinity;
-  const every = Math.max(...labels.map(textWidth)) + 3 > spacing ? 2 : 1;
+  const fontStyle = layout.fontSize !== 7.5 ? ` style="font-size:${layout.fontSize}px"` : '';
   periods.forEach((p, i) => {
-    if ((periods.length - 1 - i) % every !== 0) return;
     const xx = r1(x(p)!);
     const isYearStart = p.endsWith('-01') || i === 0;
-    const text = labels[i]!;
-    parts.push(`<text class="tick${isYearStart ? ' tick-year' : ''}" x="${xx}" y="${h - 5}" text-anchor="middle">${escapeXml(text)}</text>`);
+    const cls = `tick tick-month${isYearStart ? ' tick-year' : ''}`;
+    const text = escapeXml(labels[i]!);
+    if (layout.rotate) {
+      const yy = h - m.bottom + 8;
+      parts.push(`<text class="${cls}" x="${xx}" y="${yy}" text-anchor="end" transform="rotate(-45 ${xx} ${yy})"${fontStyle}>${text}</text>`);
+    } else parts.push(`<text class="${cls}" x="${xx}" y="${h - 5}" text-anchor="middle"${fontStyle}>${text}</text>`);
   });
-  const refLine = (v: number, cls: string, text: string) => {
-    const yy = r1(y(v));
-    parts.push(`<line class="${cls}" x1="${m.left}" x2="${w - m.right}" y1="${yy}" y2="${yy}"/>`);
-    parts.push(`<text class="ref-label ${cls}-label" x="${w - m.right + 3}" y="${yy}" dy="0.32em">${escapeXml(text)}</text>`);
+  const xs = periods.map((p) => x(p)!);
+  const half = x.step() / 2;
+  const refLine = (levels: (number | null)[], cls: string, text: string) => {
+    const d = stepPath(levels.map((v) => (v === null ? null : sc(v))), xs, half, m.left, w - m.right, y);
+    if (!d) return;
+    parts.push(`<path class="${cls}" fill="none" d="${d}"/>`);
+    // The label beside the level in force last.
+    const lastLevel = [...levels].reverse().find((v): v is number => v !== null)!;
+    parts.push(`<text class="ref-label ${cls}-label" x="${w - m.right + 3}" y="${r1(y(sc(lastLevel)))}" dy="0.32em">${escapeXml(text)}</text>`);
   };
-  if (ind.warn !== null) refLine(ind.warn, 'warn-line', opts.warnLabel);
-  if (ind.target !== null) refLine(ind.target, 'target-line', opts.targetLabel);
-  const pts = ind.trend.map((p) => ({ p: p.period, v: p.value, low: 'lowSample' in p ? Boolean((p as { lowSample?: boolean }).lowSample) : false }));
+  refLine(warns, 'warn-line', opts.warnLabel);
+  refLine(targets, 'target-line', opts.targetLabel);
+  const pts = ind.trend.map((p) => ({ p: p.period, v: p.value === null ? null : sc(p.value), low: 'lowSample' in p ? Boolean((p as { lowSample?: boolean }).lowSample) : false }));
   const path = line<{ p: string; v: number | null }>()
     .defined((d) => d.v !== null)
     .x((d) => r1(x(d.p)!))

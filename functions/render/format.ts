@@ -5,8 +5,17 @@
 import type { Locale } from '../pipeline/reportsConfig.js';
 import { INDICATOR_BY_ID } from '../metrics/indicators.js';
 import { type IndicatorDeclaration as IndicatorDef } from '../metrics/declare.js';
+import { builtinMessages, msg } from './messages.js';
 
 export const EMPTY = '—';
+
+/** U+2212, the minus sign: negatives and falls are printed with it, never with a hyphen. */
+export const MINUS = '\u2212';
+
+/** Intl's hyphen-minus in a formatted number as the minus sign (dates and words are not passed here). */
+function fixMinus(s: string): string {
+  return s.replace(/-/g, MINUS);
+}
 
 /**
  * Intl puts U+202F (narrow no-break space) in some locales' dates and numbers; neither Noto Sans
@@ -54,9 +63,48 @@ function numberOptions(def: IndicatorDef, signed: boolean, digits = fractionDigi
     ...(signed ? { signDisplay: 'exceptZero' as const } : {}),
   };
   if (def.unit === '%') return { ...base, style: 'percent' };
-  if (def.unit === 'h') return { ...base, style: 'unit', unit: 'hour', unitDisplay: 'short' };
-  if (def.unit === 's') return { ...base, style: 'unit', unit: 'second', unitDisplay: 'short' };
   return base;
+}
+
+/**
+ * Durations (indicator units `h` and `s`) are printed in the unit that suits their size: seconds
+ * below a minute, minutes below an hour, hours below two days, days above. The unit words are the
+ * locale's messages `units.seconds` … `units.days` (templates/locales/*.json).
+ */
+export const DURATION_UNITS = ['seconds', 'minutes', 'hours', 'days'] as const;
+export type DurationUnit = (typeof DURATION_UNITS)[number];
+const UNIT_SECONDS: Record<DurationUnit, number> = { seconds: 1, minutes: 60, hours: 3600, days: 86_400 };
+/** Up to this many seconds a duration is shown in the unit (then the next one). */
+const UNIT_UPTO: Record<DurationUnit, number> = { seconds: 60, minutes: 3600, hours: 48 * 3600, days: Infinity };
+
+function isDuration(def: Pick<IndicatorDef, 'unit'>): boolean {
+  return def.unit === 'h' || def.unit === 's';
+}
+
+/** Seconds in one of the indicator's own units (`h` or `s`). */
+function secondsPer(def: Pick<IndicatorDef, 'unit'>): number {
+  return def.unit === 'h' ? 3600 : 1;
+}
+
+/** The unit that suits a duration of `seconds` (its absolute size, as rounded to `digits` in that unit: 59.97 s is 1.0 min). */
+export function durationUnit(seconds: number, digits = 1): DurationUnit {
+  const a = Math.abs(seconds);
+  const rounded = (u: DurationUnit) => (Math.round((a / UNIT_SECONDS[u]) * 10 ** digits) / 10 ** digits) * UNIT_SECONDS[u];
+  return DURATION_UNITS.find((u) => rounded(u) < UNIT_UPTO[u])!;
+}
+
+/** A number of `unit`s with the locale's unit word: `4.8 min`, `4,8 мин`, `4.8分钟`. */
+export function formatDuration(amount: number, unit: DurationUnit, locale: Locale | string, opts: { digits?: number; signed?: boolean } = {}): string {
+  const digits = opts.digits ?? 1;
+  const n = nf(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits, ...(opts.signed ? { signDisplay: 'exceptZero' as const } : {}) }).format(amount);
+  return fixSpaces(msg(builtinMessages(locale as Locale), locale, `units.${unit}`, { value: fixMinus(n) }));
+}
+
+/** An indicator's duration value (in its own unit) in the unit that suits its size. */
+function formatDurationValue(def: IndicatorDef, value: number, locale: Locale | string, signed: boolean): string {
+  const seconds = value * secondsPer(def);
+  const unit = durationUnit(seconds, fractionDigits(def));
+  return formatDuration(seconds / UNIT_SECONDS[unit], unit, locale, { digits: fractionDigits(def), signed });
 }
 
 function defOf(id: string): IndicatorDef {
@@ -65,19 +113,40 @@ function defOf(id: string): IndicatorDef {
   return d;
 }
 
-/** An indicator value as printed on the page: `87.3%`, `3,2 ч`, `4.31`, `—` when null. */
+/** An indicator value as printed on the page: `87.3%`, `3,2 ч`, `4.8 min`, `4.31`, `−0.13`, `—` when null. */
 export function formatValue(id: string, value: number | null | undefined, locale: Locale | string): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return EMPTY;
   const def = defOf(id);
-  return fixSpaces(nf(locale, numberOptions(def, false)).format(def.unit === '%' ? value / 100 : value));
+  if (isDuration(def)) return formatDurationValue(def, value, locale, false);
+  return fixMinus(fixSpaces(nf(locale, numberOptions(def, false)).format(def.unit === '%' ? value / 100 : value)));
 }
 
-/** A value formatted for a chart axis, with no more digits than the tick step needs. */
-export function formatTick(id: string, value: number, step: number, locale: Locale | string): string {
+/**
+ * How a chart axis shows an indicator: its values are multiplied by `scale` before ticks are
+ * chosen (a duration axis counts in one unit, the one that suits its largest value, so the ticks
+ * are round numbers of that unit), and `format` labels a tick (in those scaled numbers) with no
+ * more digits than the tick step needs.
+ */
+export interface AxisFormat {
+  scale: number;
+  format(tick: number, step: number): string;
+}
+
+export function axisFormat(id: string, maxAbs: number, locale: Locale | string): AxisFormat {
   const def = defOf(id);
   // d3 steps are 1, 2 or 5 times a power of ten: one digit per decade below 1.
-  const digits = Math.max(0, -Math.floor(Math.log10(Math.abs(step) || 1)));
-  return fixSpaces(nf(locale, numberOptions(def, false, digits)).format(def.unit === '%' ? value / 100 : value));
+  const digitsFor = (step: number) => Math.max(0, -Math.floor(Math.log10(Math.abs(step) || 1)));
+  if (isDuration(def)) {
+    const unit = durationUnit(maxAbs * secondsPer(def));
+    return { scale: secondsPer(def) / UNIT_SECONDS[unit], format: (v, step) => formatDuration(v, unit, locale, { digits: digitsFor(step) }) };
+  }
+  return { scale: 1, format: (v, step) => fixMinus(fixSpaces(nf(locale, numberOptions(def, false, digitsFor(step))).format(def.unit === '%' ? v / 100 : v))) };
+}
+
+/** A value formatted for a chart axis whose ticks are `step` apart (both in the indicator's own unit). */
+export function formatTick(id: string, value: number, step: number, locale: Locale | string): string {
+  const axis = axisFormat(id, Math.abs(value), locale);
+  return axis.format(value * axis.scale, step * axis.scale);
 }
 
 /**
@@ -90,15 +159,28 @@ export function formatChange(id: string, value: number | null, previous: number 
   const diff = value - previous;
   if (def.unit === '%') {
     const n = nf(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: 'exceptZero' }).format(diff);
-    return fixSpaces(ppTemplate.replace('{value}', n));
+    return fixSpaces(ppTemplate.replace('{value}', fixMinus(n)));
   }
-  return fixSpaces(nf(locale, numberOptions(def, true)).format(diff));
+  if (isDuration(def)) return formatDurationValue(def, diff, locale, true);
+  return fixMinus(fixSpaces(nf(locale, numberOptions(def, true)).format(diff)));
+}
+
+/** Whether a change prints as zero (formatChange): a duration's in the unit that suits it, so 2.5 s is not 0.0 h. */
+export function changeRoundsToZero(id: string, diff: number): boolean {
+  const def = defOf(id);
+  const digits = def.unit === '%' ? 1 : fractionDigits(def);
+  if (isDuration(def)) {
+    const seconds = diff * secondsPer(def);
+    const unit = durationUnit(seconds, digits);
+    return Math.round((seconds / UNIT_SECONDS[unit]) * 10 ** digits) === 0;
+  }
+  return Math.round(diff * 10 ** digits) === 0;
 }
 
 /** Whole numbers with the locale's grouping: `120,345`, `120 345`. */
 export function formatInt(n: number | null | undefined, locale: Locale | string): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return EMPTY;
-  return fixSpaces(nf(locale, { maximumFractionDigits: 0 }).format(n));
+  return fixMinus(fixSpaces(nf(locale, { maximumFractionDigits: 0 }).format(n)));
 }
 
 /** A share 0..1 as a percentage with one decimal. */

@@ -5,7 +5,7 @@
  */
 import { shiftPeriod } from '../pipeline/period.js';
 import { reportTitle, type Locale, type ReportDef } from '../pipeline/reportsConfig.js';
-import { EMPTY, fractionDigits, formatChange, formatDate, formatDateRange, formatDateTime, formatDateTimeShort, formatInt, formatMonthYearShort, formatPeriod, formatShare, formatValue } from './format.js';
+import { changeRoundsToZero, EMPTY, formatChange, formatDate, formatDateRange, formatDateTime, formatDateTimeShort, formatInt, formatMonthYearShort, formatPeriod, formatShare, formatValue } from './format.js';
 import { builtinMessages, lookup, msg, type Messages } from './messages.js';
 import { renderCommentary } from './commentary.js';
 import { CATEGORIES, type Category, type Direction, type IndicatorDeclaration as IndicatorDef } from '../metrics/declare.js';
@@ -279,8 +279,7 @@ export function buildReportModel(
   function changeOf(def: IndicatorDef, direction: Direction, value: number | null, base: number | null): ChangeModel {
     const rawDiff = value !== null && base !== null ? value - base : null;
     // A change that rounds to zero on the page is shown as no change (flat, neutral).
-    const scale = 10 ** fractionDigits(def);
-    const diff = rawDiff === null ? null : Math.round(rawDiff * scale) === 0 ? 0 : rawDiff;
+    const diff = rawDiff === null ? null : changeRoundsToZero(def.id, rawDiff) ? 0 : rawDiff;
     const tone = diff === null ? 'neutral' : toneOf(direction, diff);
     return {
       text: formatChange(def.id, value, base, locale, ppTemplate),

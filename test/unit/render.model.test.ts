@@ -79,8 +79,8 @@ describe('formatValue', () => {
   });
 
   it.each([
-    ['en', '37.6 sec'],
-    ['ru', '37,6 с'],
+    ['en', '37.6\u00a0sec'],
+    ['ru', '37,6\u00a0с'],
     ['zh-CN', '37.6秒'],
   ])('prints seconds (unit "s") in %s with one decimal', (locale, expected) => {
     const out = formatValue('answer_speed_avg_s', 37.575, locale);
@@ -89,8 +89,8 @@ describe('formatValue', () => {
   });
 
   it.each([
-    ['en', '3.6 hr'],
-    ['ru', '3,6 ч'],
+    ['en', '3.6\u00a0hr'],
+    ['ru', '3,6\u00a0ч'],
     ['zh-CN', '3.6小时'],
   ])('prints hours (unit "h") in %s with one decimal', (locale, expected) => {
     const out = formatValue('first_response_median_h', 3.62, locale);
@@ -107,7 +107,7 @@ describe('formatValue', () => {
   it('prints scores and SERVQUAL gaps with two decimals, NPS with one', () => {
     const out = [formatValue('csat_avg', 4.3617, 'en'), formatValue('servqual_gap', -0.1263, 'en'), formatValue('nps', 36.2758, 'en')];
 
-    expect(out).toEqual(['4.36', '-0.13', '36.3']);
+    expect(out).toEqual(['4.36', '\u22120.13', '36.3']);
   });
 
   it('prints a missing value as a dash', () => {
@@ -135,7 +135,7 @@ describe('formatChange', () => {
   it('shows the change of a duration in its own unit', () => {
     const out = [formatChange('resolution_avg_h', 51.37, 55.21, 'en', '{value} pp'), formatChange('answer_speed_avg_s', 37.575, 39.172, 'en', '{value} pp')];
 
-    expect(out).toEqual(['-3.8 hr', '-1.6 sec']);
+    expect(out).toEqual(['\u22123.8\u00a0hr', '\u22121.6\u00a0sec']);
   });
 
   it('shows no change when the previous value is missing', () => {
@@ -147,8 +147,8 @@ describe('formatChange', () => {
 
 describe('formatTick', () => {
   it.each([
-    ['en', '40 sec'],
-    ['ru', '40 с'],
+    ['en', '40\u00a0sec'],
+    ['ru', '40\u00a0с'],
     ['zh-CN', '40秒'],
   ])('labels a seconds axis in %s with the unit and no needless digits', (locale, expected) => {
     const out = formatTick('answer_speed_avg_s', 40, 10, locale);
@@ -218,7 +218,7 @@ describe('buildReportModel: indicators and categories', () => {
     expect(model.categories.map((c) => c.id)).toEqual(['accessibility', 'satisfaction']);
   });
 
-  it('formats every figure of an indicator card in seconds', () => {
+  it('formats every figure of an indicator card in the unit that suits it (60 s is a minute)', () => {
     const m = metricsDocument({ answer_speed_avg_s: ANSWER_SPEED });
 
     const asa = buildReportModel(m, reportOf(['answer_speed_avg_s']), 'en').indicators.answer_speed_avg_s!;
@@ -233,11 +233,11 @@ describe('buildReportModel: indicators and categories', () => {
       statusWord: asa.statusWord,
       directionText: asa.directionText,
     }).toEqual({
-      valueText: '37.6 sec',
-      targetText: '30.0 sec',
-      warnText: '60.0 sec',
-      previousText: '39.2 sec',
-      yearAgoText: '54.7 sec',
+      valueText: '37.6\u00a0sec',
+      targetText: '30.0\u00a0sec',
+      warnText: '1.0\u00a0min',
+      previousText: '39.2\u00a0sec',
+      yearAgoText: '54.7\u00a0sec',
       nText: '4,435',
       statusWord: 'At risk',
       directionText: 'Lower is better',
@@ -249,7 +249,7 @@ describe('buildReportModel: indicators and categories', () => {
 
     const asa = buildReportModel(m, reportOf(['answer_speed_avg_s']), 'ru').indicators.answer_speed_avg_s!;
 
-    expect([asa.trend[0]!.valueText, asa.trend[11]!.valueText]).toEqual(['49,3 с', '37,6 с']);
+    expect([asa.trend[0]!.valueText, asa.trend[11]!.valueText]).toEqual(['49,3\u00a0с', '37,6\u00a0с']);
     expect(asa.trendCaption).toBe('нояб. 2025 г. – окт. 2026 г.');
   });
 
@@ -328,9 +328,9 @@ describe('buildReportModel: definitions', () => {
 
 describe('buildReportModel: changes', () => {
   it.each([
-    ['a fall of a lower-is-better duration is good news', 'resolution_avg_h', 50, 55, { arrow: 'down', tone: 'good', toneWord: 'better', text: '-5.0 hr' }],
-    ['a fall of a lower-is-better wait is good news', 'answer_speed_avg_s', 37.575, 39.172, { arrow: 'down', tone: 'good', toneWord: 'better', text: '-1.6 sec' }],
-    ['a fall of a higher-is-better rate is bad news', 'csat_pct', 80, 85, { arrow: 'down', tone: 'bad', toneWord: 'worse', text: '-5.0 pp' }],
+    ['a fall of a lower-is-better duration is good news', 'resolution_avg_h', 50, 55, { arrow: 'down', tone: 'good', toneWord: 'better', text: '\u22125.0\u00a0hr' }],
+    ['a fall of a lower-is-better wait is good news', 'answer_speed_avg_s', 37.575, 39.172, { arrow: 'down', tone: 'good', toneWord: 'better', text: '\u22121.6\u00a0sec' }],
+    ['a fall of a higher-is-better rate is bad news', 'csat_pct', 80, 85, { arrow: 'down', tone: 'bad', toneWord: 'worse', text: '\u22125.0 pp' }],
     ['a rise of a lower-is-better rate is bad news', 'abandon_rate_pct', 4, 3, { arrow: 'up', tone: 'bad', toneWord: 'worse', text: '+1.0 pp' }],
     ['a change of a neutral volume is neither', 'ticket_volume', 5000, 4000, { arrow: 'up', tone: 'neutral', toneWord: '', text: '+1,000' }],
     ['a change that rounds to zero on the page is flat', 'fcr_pct', 71.82, 71.8, { arrow: 'flat', tone: 'neutral', toneWord: '', text: '0.0 pp' }],
@@ -364,7 +364,7 @@ describe('buildReportModel: team and channel breakdowns', () => {
 
     const [row] = buildReportModel(m, reportOf(['answer_speed_avg_s']), 'en').indicators.answer_speed_avg_s!.breakdowns[1]!.rows;
 
-    expect([row!.valueText, row!.nText]).toEqual(['66.4 sec', '1,499']);
+    expect([row!.valueText, row!.nText]).toEqual(['1.1\u00a0min', '1,499']);
   });
 
   it('breaks each accessibility indicator down by team, then by channel', () => {
@@ -602,7 +602,7 @@ describe('buildReportModel: highlights', () => {
     const out = buildReportModel(m, reportOf(['answer_speed_avg_s']), 'en').highlights[1]!;
 
     expect(out.title).toBe('Largest changes since September 2026');
-    expect(out.items).toEqual([{ text: 'Average speed of answer improved from 39.2 sec to 37.6 sec (-1.6 sec).', tone: 'good' }]);
+    expect(out.items).toEqual([{ text: 'Average speed of answer improved from 39.2\u00a0sec to 37.6\u00a0sec (\u22121.6\u00a0sec).', tone: 'good' }]);
   });
 });
 
@@ -669,6 +669,26 @@ describe('buildReportModel: the executive first page', () => {
     const verdict = buildReportModel(metricsDocument(month), reportOf(ids), locale).verdict;
 
     expect(verdict).toEqual({ text: sentence, tone: 'bad' });
+  });
+
+  it('names the missed indicators that do not fit in the list of six', () => {
+    // Seven missed indicators, each fell by 1 from a different previous value: the smallest relative
+    // fall (1/96, first response SLA ... ) ranks last and is left out of the six.
+    const missed = (id: string, previous: number) => indicator(id, { value: previous - 1, n: 100, status: 'missed', lowSample: false, previous, target: 99, warn: 98 });
+    const seven = {
+      csat_pct: missed('csat_pct', 10),
+      fcr_pct: missed('fcr_pct', 20),
+      first_response_sla_pct: missed('first_response_sla_pct', 96),
+      complaint_resolved_in_sla_pct: missed('complaint_resolved_in_sla_pct', 40),
+      on_time_delivery_pct: missed('on_time_delivery_pct', 50),
+      servqual_gap_responsiveness: missed('servqual_gap_responsiveness', 60),
+      abandon_rate_pct: indicator('abandon_rate_pct', { value: 90, n: 100, status: 'missed', lowSample: false, previous: 89, target: 5, warn: 8 }),
+    };
+
+    const model = buildReportModel(metricsDocument(seven), reportOf(Object.keys(seven)), 'en');
+
+    expect(model.attention.map((i) => i.id)).toEqual(['csat_pct', 'fcr_pct', 'complaint_resolved_in_sla_pct', 'on_time_delivery_pct', 'servqual_gap_responsiveness', 'abandon_rate_pct']);
+    expect(model.attentionMoreText).toBe('1 more indicator missed its target: First response within SLA.');
   });
 
   it('says so when every indicator with a target met it', () => {

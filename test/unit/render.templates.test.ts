@@ -93,7 +93,7 @@ describe('the default templates', () => {
 
     const html = renderHtml(buildReportModel(m, report, 'en'), DEFAULT_TEMPLATES);
 
-    expect(sectionOf(html, 'category-accessibility')).toContain('<div><dt>A year ago</dt><dd>54.7 sec</dd></div>');
+    expect(sectionOf(html, 'category-accessibility')).toContain('<div><dt>A year ago</dt><dd>54.7\u00a0sec</dd></div>');
   });
 
   it('say on the data-quality page which columns no file has', () => {
