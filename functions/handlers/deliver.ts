@@ -28,7 +28,8 @@ import { sendTestCopy } from '../deliver/emailTest.js';
 import { templatesDirFor } from '../render/messages.js';
 import type { MailTransport } from '../deliver/transport.js';
 import type { ReportsFile } from '../pipeline/reportsConfig.js';
-import { parseEvent, reportById, StepEventSchema, type StepEvent } from './runtime.js';
+import { InvalidEventError, parseEvent, reportById, StepEventSchema, type StepEvent } from './runtime.js';
+import { burstRecipients, scopedTitles } from '../render/burst.js';
 
 export interface DeliverDeps {
   s3: S3Client;
@@ -67,10 +68,13 @@ export function createDeliverHandler(deps: DeliverDeps) {
   const archive = new S3Archive({ s3: deps.s3, bucket: deps.archiveBucket });
   return async (event: unknown): Promise<DeliverResult> => {
     const e = parseEvent(StepEventSchema, event);
-    deps.logger.appendKeys({ reportId: e.reportId, period: e.period, runId: e.runId });
+    deps.logger.appendKeys({ reportId: e.reportId, period: e.period, runId: e.runId, ...(e.burst ? { burst: `${e.burst.kind}=${e.burst.value}` } : {}) });
     try {
-      const report = reportById(deps.reports, e.reportId);
-      const work = workKeys(e.runId);
+      const def = reportById(deps.reports, e.reportId);
+      // A burst: that team's or channel's report (own work folder, keys, delivery record), to its recipients or the fallback.
+      if (e.burst && def.burst?.by !== e.burst.kind) throw new InvalidEventError(`report ${def.id} does not burst by ${e.burst.kind}`);
+      const report = e.burst && def.burst ? { ...scopedTitles(def, e.burst), recipients: burstRecipients(def.burst, e.burst.value) } : def;
+      const work = workKeys(e.runId, e.burst);
       const [metrics, pdf, workbook] = await Promise.all([
         getBytes(deps.s3, deps.archiveBucket, work.metrics),
         getBytes(deps.s3, deps.archiveBucket, work.pdf),
@@ -98,6 +102,7 @@ export function createDeliverHandler(deps: DeliverDeps) {
         archive,
         transport: deps.transport,
         report,
+        scope: e.burst,
         period: e.period,
         parts,
         templatesDir,
@@ -124,7 +129,7 @@ export function createDeliverHandler(deps: DeliverDeps) {
         messageId: outcome.status === 'no_recipients' ? null : outcome.record.messageId,
       };
     } finally {
-      deps.logger.removeKeys(['reportId', 'period', 'runId']);
+      deps.logger.removeKeys(['reportId', 'period', 'runId', 'burst']);
     }
   };
 }

@@ -1,6 +1,9 @@
 /**
  * Render state: metrics.json from the run's scratch space -> the report PDF and the Excel workbook
- * of its figures (`report.xlsx`, ../render/workbook.ts), written beside it.
+ * of its figures (`report.xlsx`, ../render/workbook.ts), written beside it. For a report with
+ * `burst` the company render also lists the team (or channel) reports for the state machine's Map;
+ * each of those renders, from the same metrics.json, its segment's metrics.json and PDF into
+ * `work/<runId>/<kind>=<slug>/` (../render/burst.ts).
  * The renderer (../render/renderReport.ts) is passed in, so this adapter is testable without
  * Chromium.
  */
@@ -9,7 +12,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { workKeys } from '../deliver/keys.js';
 import { workbookKeyOf, XLSX_TYPE } from '../deliver/compose.js';
 import type { ReportDef, ReportsFile } from '../pipeline/reportsConfig.js';
-import { parseEvent, reportById, StepEventSchema, type StepEvent } from './runtime.js';
+import { InvalidEventError, parseEvent, reportById, StepEventSchema, type StepEvent } from './runtime.js';
+import { planBursts, segmentMetrics } from '../render/burst.js';
 import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
 
 export type RenderFn = (opts: { metrics: MetricsJson; report: ReportDef }) => Promise<{ pdf: Uint8Array; workbook?: Uint8Array }>;
@@ -25,6 +29,13 @@ export interface RenderDeps {
 export interface RenderResult extends StepEvent {
   pdfKey: string;
   pdfBytes: number;
+  /**
+   * The company report of a report with `burst`: one step event per team or channel report, for
+   * the state machine's Map (empty otherwise), and one line per value nobody owns or owner without
+   * data, for the ops notice.
+   */
+  bursts?: StepEvent[];
+  burstWarnings?: string[];
   /** The workbook beside the PDF, when the renderer made one. */
   workbookKey?: string;
 }
@@ -32,21 +43,29 @@ export interface RenderResult extends StepEvent {
 export function createRenderHandler(deps: RenderDeps) {
   return async (event: unknown): Promise<RenderResult> => {
     const e = parseEvent(StepEventSchema, event);
-    deps.logger.appendKeys({ reportId: e.reportId, period: e.period, runId: e.runId });
+    deps.logger.appendKeys({ reportId: e.reportId, period: e.period, runId: e.runId, ...(e.burst ? { burst: `${e.burst.kind}=${e.burst.value}` } : {}) });
     try {
       const report = reportById(deps.reports, e.reportId);
-      const keys = workKeys(e.runId);
-      const got = await deps.s3.send(new GetObjectCommand({ Bucket: deps.archiveBucket, Key: keys.metrics }));
-      const metrics = parseMetricsJsonText(await got.Body!.transformToString('utf8'), `s3://${deps.archiveBucket}/${keys.metrics}`);
+      const company = workKeys(e.runId);
+      const got = await deps.s3.send(new GetObjectCommand({ Bucket: deps.archiveBucket, Key: company.metrics }));
+      const companyMetrics = parseMetricsJsonText(await got.Body!.transformToString('utf8'), `s3://${deps.archiveBucket}/${company.metrics}`);
+      // A burst: that team's or channel's report, from the run's one company metrics.json, in its own folder.
+      if (e.burst && report.burst?.by !== e.burst.kind) throw new InvalidEventError(`report ${report.id} does not burst by ${e.burst.kind}`);
+      const keys = e.burst ? workKeys(e.runId, e.burst) : company;
+      const metrics = e.burst ? segmentMetrics(companyMetrics, e.burst) : companyMetrics;
+      if (e.burst) await deps.s3.send(new PutObjectCommand({ Bucket: deps.archiveBucket, Key: keys.metrics, Body: `${JSON.stringify(metrics, null, 2)}\n`, ContentType: 'application/json' }));
       const started = Date.now();
       const { pdf, workbook } = await deps.render({ metrics, report });
       await deps.s3.send(new PutObjectCommand({ Bucket: deps.archiveBucket, Key: keys.pdf, Body: pdf, ContentType: 'application/pdf' }));
       const workbookKey = workbookKeyOf(keys.pdf);
       if (workbook) await deps.s3.send(new PutObjectCommand({ Bucket: deps.archiveBucket, Key: workbookKey, Body: workbook, ContentType: XLSX_TYPE }));
       deps.logger.info('report rendered', { pdfKey: keys.pdf, bytes: pdf.byteLength, workbookBytes: workbook?.byteLength, ms: Date.now() - started });
-      return { ...e, pdfKey: keys.pdf, pdfBytes: pdf.byteLength, ...(workbook ? { workbookKey } : {}) };
+      const plan = !e.burst && report.burst ? planBursts(metrics, report.burst) : undefined;
+      if (plan?.warnings.length) deps.logger.warn('burst recipients do not match the data', { burstWarnings: plan.warnings });
+      const burstFields = plan ? { bursts: plan.bursts.map((b) => ({ ...e, burst: b.scope })), burstWarnings: plan.warnings } : {};
+      return { ...e, pdfKey: keys.pdf, pdfBytes: pdf.byteLength, ...(workbook ? { workbookKey } : {}), ...burstFields };
     } finally {
-      deps.logger.removeKeys(['reportId', 'period', 'runId']);
+      deps.logger.removeKeys(['reportId', 'period', 'runId', 'burst']);
     }
   };
 }

@@ -86,6 +86,8 @@ export const StepEventSchema = z.object({
   /** A test send to this one address (StartEventSchema). */
   testTo: z.email().optional(),
   runId,
+  /** A burst report's iteration (the render state lists them, functions/render/burst.ts): that team's or channel's report. */
+  burst: z.object({ kind: z.enum(['team', 'channel']), value: z.string().min(1) }).strict().optional(),
 });
 export type StepEvent = z.infer<typeof StepEventSchema>;
 

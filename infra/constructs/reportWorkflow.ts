@@ -48,7 +48,7 @@ export class ReportWorkflow extends Construct {
     const failed = new sfn.Fail(this, 'ReportFailed', { error: 'ReportFailed', cause: 'The run failed; ops were notified.' });
     const onError = notifyOps.next(failed);
 
-    const step = (name: string, fn: lambda.IFunction, retries: sfn.RetryProps[], payload?: sfn.TaskInput) => {
+    const step = (name: string, fn: lambda.IFunction, retries: sfn.RetryProps[], payload?: sfn.TaskInput, catchTo: sfn.IChainable = onError) => {
       const task = new tasks.LambdaInvoke(this, name, {
         lambdaFunction: fn,
         payload,
@@ -57,7 +57,7 @@ export class ReportWorkflow extends Construct {
       });
       task.addRetry({ errors: LAMBDA_TRANSIENT, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
       for (const r of retries) task.addRetry(r);
-      task.addCatch(onError, { errors: ['States.ALL'], resultPath: '$.error' });
+      task.addCatch(catchTo, { errors: ['States.ALL'], resultPath: '$.error' });
       return task;
     };
 
@@ -67,16 +67,67 @@ export class ReportWorkflow extends Construct {
       { errors: ['EngineError'], interval: Duration.seconds(60), maxAttempts: 1, backoffRate: 2 },
       { errors: ['Sandbox.Timedout'], interval: Duration.seconds(30), maxAttempts: 1 },
     ]);
-    const render = step('RenderReport', props.render, [
+    const renderRetries: sfn.RetryProps[] = [
       { errors: ['RenderTimeoutError', 'BrowserLaunchError', 'Sandbox.Timedout'], interval: Duration.seconds(10), maxAttempts: 2, backoffRate: 3 },
-    ]);
-    const deliver = step('ArchiveAndDeliver', props.deliver, [
+    ];
+    const deliverRetries: sfn.RetryProps[] = [
       // The mail server refused (nothing sent) or S3 failed: safe to try again. Never retried:
       // ReportIncompleteError (nothing to send) and DeliveryInDoubtError (a person decides).
       { errors: ['DeliverySendError', 'ArchiveError'], interval: Duration.seconds(30), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL },
-    ]);
+    ];
+    const render = step('RenderReport', props.render, renderRetries);
+    const deliver = step('ArchiveAndDeliver', props.deliver, deliverRetries);
 
-    render.next(deliver).next(new sfn.Succeed(this, 'Delivered'));
+    // Burst reports (config/reports.yaml `burst`, functions/render/burst.ts): the company render
+    // lists one step event per team or channel; each is rendered from the run's metrics.json and
+    // delivered on its own (its own delivery record), before the company report is delivered. A
+    // burst that fails is one ops notice naming it; the other bursts and the company report go on,
+    // and a re-run of the period sends only the reports not yet delivered.
+    const burstFailed = new sfn.Pass(this, 'BurstFailed');
+    const notifyBurstFailed = new tasks.SnsPublish(this, 'NotifyBurstFailed', {
+      topic: props.opsTopic,
+      subject: 'Customer-service team report failed',
+      message: sfn.TaskInput.fromObject({
+        execution: sfn.JsonPath.executionName,
+        reportId: sfn.JsonPath.stringAt('$.reportId'),
+        period: sfn.JsonPath.stringAt('$.period'),
+        burst: sfn.JsonPath.objectAt('$.burst'),
+        error: sfn.JsonPath.stringAt('$.error.Error'),
+        cause: sfn.JsonPath.stringAt('$.error.Cause'),
+        note: "Only this team's (or channel's) report failed; the others and the company report went on. No e-mail was sent for it unless the error is DeliveryInDoubtError or PartialDeliveryError. Re-run the period: only reports not yet delivered are sent.",
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    notifyBurstFailed.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
+    notifyBurstFailed.addCatch(burstFailed, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
+    notifyBurstFailed.next(burstFailed);
+    const renderBurst = step('RenderBurst', props.render, renderRetries, undefined, notifyBurstFailed);
+    const deliverBurst = step('DeliverBurst', props.deliver, deliverRetries, undefined, notifyBurstFailed);
+    const bursts = new sfn.Map(this, 'Bursts', { itemsPath: '$.bursts', maxConcurrency: 4, resultPath: sfn.JsonPath.DISCARD });
+    bursts.itemProcessor(renderBurst.next(deliverBurst));
+    const burstsListed = new sfn.Choice(this, 'BurstsListed').when(sfn.Condition.isPresent('$.bursts[0]'), bursts).otherwise(deliver);
+    bursts.next(deliver);
+    // A team or channel of the data nobody owns (its report went to burst.fallback), or an owner
+    // whose team has no data: ops are told once per run, and the run goes on.
+    const notifyBurstWarnings = new tasks.SnsPublish(this, 'NotifyBurstRecipients', {
+      topic: props.opsTopic,
+      subject: 'Team reports: recipients do not match the data',
+      message: sfn.TaskInput.fromObject({
+        reportId: sfn.JsonPath.stringAt('$.reportId'),
+        period: sfn.JsonPath.stringAt('$.period'),
+        warnings: sfn.JsonPath.listAt('$.burstWarnings'),
+        execution: sfn.JsonPath.executionName,
+        note: 'Fix burst.recipients in config/reports.yaml: a team or channel nobody owns got its report through burst.fallback (or nobody, without one); an owner whose team has no data got none.',
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    notifyBurstWarnings.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
+    notifyBurstWarnings.addCatch(burstsListed, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
+    notifyBurstWarnings.next(burstsListed);
+    const burstWarnings = new sfn.Choice(this, 'BurstWarningsFound').when(sfn.Condition.isPresent('$.burstWarnings[0]'), notifyBurstWarnings).otherwise(burstsListed);
+
+    render.next(burstWarnings);
+    deliver.next(new sfn.Succeed(this, 'Delivered'));
 
     // Raw exports the ingest could not import leave their rows out of the report: the report says
     // so on its data-quality page, and ops are told once per run (the run itself goes on).
