@@ -20,7 +20,10 @@ import { templatesDirFor } from '../render/messages.js';
 import { buildWorkbook } from '../render/workbook.js';
 import { renderBursts } from './bursts.js';
 import { sha256, type RunRecord } from '../deliver/deliver.js';
-import { addMetricsOptions, runCli, runMetricsJob, writeFileAtomic, type MetricsJobOptions } from './runMetrics.js';
+import { addMetricsOptions, DEFAULTS, runCli, runMetricsJob, writeFileAtomic, type MetricsJobOptions } from './runMetrics.js';
+import { assertTemplatesStrict } from '../render/templates.js';
+import { findReport } from '../pipeline/reportsConfig.js';
+import { loadReports } from '../metrics/config.js';
 
 /** A local run's id: the time and a random part (`local-20261101T040000Z-1a2b3c4d`). */
 export function localRunId(now = new Date()): string {
@@ -39,6 +42,9 @@ export interface ReportJobOptions extends Omit<MetricsJobOptions, 'locale'> {
 export async function runReportJob(o: ReportJobOptions): Promise<{ pdfPath: string; metricsPath: string; runPath: string; runId: string; missingGlyphs: string[]; blocked: string[]; bursts: string[] }> {
   const log = o.log ?? (() => {});
   const runId = localRunId(o.now);
+  // The templates first, rendered in strict mode against the sample models: a typo fails here, before any data is read.
+  const reportDef = findReport(loadReports(o.reports ?? DEFAULTS.reports), o.report);
+  assertTemplatesStrict(o.templates ? resolve(o.templates) : templatesDirFor(reportDef), reportDef);
   // metricsText: the bytes this run wrote (another run into the same folder may replace the file).
   const { metrics, metricsPath, metricsText, report } = await runMetricsJob({ ...o, locale: o.locale });
   const started = Date.now();

@@ -3,7 +3,9 @@
  *
  * Checks report definitions, targets, source mappings and every templates folder the reports
  * use (plus --templates) together, prints every problem as `file[:line]: problem`, and exits
- * non-zero when there is any.
+ * non-zero when there is any. A templates folder is rendered in Handlebars strict mode against
+ * complete sample models (test/fixtures/metrics.sample.json through the real model builder) in
+ * every locale, so an unknown field, helper, partial or message key is found before any data is read.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -15,7 +17,7 @@ import { ConfigError } from '../pipeline/configErrors.js';
 import { LOCALES, type ReportsFile } from '../pipeline/reportsConfig.js';
 import { builtinMessages, loadMessages, localeDirsFor, MessageError, messageKeys } from '../render/messages.js';
 import { templatesDirFor } from '../render/renderReport.js';
-import { checkTemplates } from '../render/templates.js';
+import { checkTemplates, checkTemplatesStrict, templateSamples } from '../render/templates.js';
 import { loadReports, loadTargets } from '../metrics/config.js';
 
 export interface ValidateOptions {
@@ -111,16 +113,20 @@ export function validateAll(o: ValidateOptions = {}): ValidationResult {
       problems.push(`${rel(dir)}: templates folder not found (used by ${usedBy})`);
       continue;
     }
-    problems.push(...checkTemplates(dir).map((p) => `${rel(join(dir, p.file))}${p.line !== undefined ? `:${p.line}` : ''}: ${p.detail}`));
     problems.push(...overrideProblems(dir));
+    const messageProblems: string[] = [];
     for (const locale of LOCALES) {
       try {
         loadMessages(locale, dir);
       } catch (e) {
-        if (e instanceof MessageError) problems.push(e.message);
+        if (e instanceof MessageError) messageProblems.push(e.message);
         else throw e;
       }
     }
+    problems.push(...messageProblems);
+    // Rendered in strict mode against complete sample models in every locale (unless the messages cannot be read).
+    const found = messageProblems.length ? checkTemplates(dir) : checkTemplatesStrict(dir, templateSamples(dir, reports?.reports.find((r) => templatesDirFor(r) === dir)));
+    problems.push(...found.map((p) => `${rel(join(dir, p.file))}${p.line !== undefined ? `:${p.line}` : ''}: ${p.detail}`));
   }
   return { problems: [...new Set(problems)], checked };
 }

@@ -10,10 +10,13 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import Handlebars from 'handlebars';
 import { arrowSvg, escapeXml, sparklineSvg, statusIconSvg, trendChartSvg } from './charts.js';
+import { fileURLToPath } from 'node:url';
 import { formatInt } from './format.js';
-import { MessageError, msg } from './messages.js';
-import type { IndicatorModel, ReportModel } from './reportModel.js';
+import { loadMessages, lookup, MessageError, msg } from './messages.js';
+import { buildReportModel, type IndicatorModel, type ReportModel } from './reportModel.js';
 import { INDICATOR_BY_ID } from '../metrics/indicators.js';
+import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
+import { LOCALES, ReportDefSchema, type ReportDef } from '../pipeline/reportsConfig.js';
 
 export class TemplateError extends Error {
   override name = 'TemplateError';
@@ -197,15 +200,63 @@ function checkAst(ast: unknown, file: string, helpers: Set<string>, partials: Se
   return problems;
 }
 
+/** Handlebars' grammar tokens as a reader knows them. */
+const TOKEN_WORDS: Record<string, string> = {
+  CLOSE: '"}}"',
+  CLOSE_UNESCAPED: '"}}}"',
+  CLOSE_SEXPR: '")"',
+  OPEN_ENDBLOCK: 'a closing {{/…}}',
+  INVERSE: '{{else}}',
+  OPEN_INVERSE_CHAIN: '{{else …}}',
+  EQUALS: '"="',
+  SEP: '"." or "/"',
+  EOF: 'the end of the file',
+  INVALID: 'an unexpected character',
+  OPEN_BLOCK_PARAMS: '"as |…|"',
+};
+const VALUE_TOKENS = new Set(['ID', 'STRING', 'NUMBER', 'BOOLEAN', 'UNDEFINED', 'NULL', 'DATA']);
+
+/** The block opened last and never closed (`{{#if}}` on line 3), from the text itself. */
+function unclosedBlock(text: string): { name: string; line: number } | undefined {
+  const noComments = text.replace(/\{\{!--[\s\S]*?--\}\}|\{\{![\s\S]*?\}\}/g, (c) => c.replace(/[^\n]/g, ' '));
+  const stack: { name: string; line: number }[] = [];
+  for (const mt of noComments.matchAll(/\{\{~?\s*([#^/])\s*>?\s*([^\s}~]+)/g)) {
+    const line = noComments.slice(0, mt.index).split('\n').length;
+    if (mt[1] === '/') stack.pop();
+    else stack.push({ name: mt[2]!, line });
+  }
+  return stack.pop();
+}
+
+/** A Handlebars parse error in plain words: what was found where, not the grammar's token dump. */
+export function plainParseError(message: string, text: string): { line?: number; detail: string } {
+  const mismatch = /^(\S+) doesn't match (\S+) - (\d+):\d+/.exec(message);
+  if (mismatch) return { line: Number(mismatch[3]), detail: `syntax error: {{#${mismatch[1]}}} is closed by {{/${mismatch[2]}}}` };
+  const parse = /^Parse error on line (\d+):\n(.*)\n-*\^\nExpecting (.*), got '(\w+)'/.exec(message);
+  if (parse) {
+    const [, line, near, expecting, got] = parse;
+    const expected = expecting!.split(', ').map((t) => t.replace(/'/g, ''));
+    if (got === 'EOF') {
+      const open = unclosedBlock(text);
+      if (open) return { line: open.line, detail: `syntax error: {{#${open.name}}} is never closed (no {{/${open.name}}} before the end of the file)` };
+    }
+    const words = [...new Set(expected.map((t) => (VALUE_TOKENS.has(t) ? 'a name or value' : TOKEN_WORDS[t])).filter((w): w is string => w !== undefined))];
+    const want = words.length ? words.slice(0, 3).join(' or ') : 'something else';
+    return { line: Number(line), detail: `syntax error: found ${TOKEN_WORDS[got!] ?? got} where ${want} was expected, near "${near!.trim()}"` };
+  }
+  const lexical = /^Lexical error on line (\d+)\. Unrecognized text\./.exec(message);
+  if (lexical) return { line: Number(lexical[1]), detail: 'syntax error: unrecognized text (an unclosed {{!-- comment --}} or {{ … }}?)' };
+  const at = / - (\d+):\d+$/.exec(message);
+  return { line: at ? Number(at[1]) : undefined, detail: `syntax error: ${message.replace(/ - \d+:\d+$/, '').replace(/\s*\n\s*/g, ' ')}` };
+}
+
 function parseFile(hb: HbsInstance, f: TemplateFile): { ast?: hbs.AST.Program; error?: TemplateError } {
   const text = readFileSync(f.abs, 'utf8');
   try {
     return { ast: hb.parse(text, { srcName: f.rel } as never) };
   } catch (e) {
-    const err = e as Error & { lineNumber?: number };
-    const line = err.lineNumber ?? Number(/on line (\d+)/.exec(err.message)?.[1] ?? NaN);
-    const detail = err.message.replace(/^Parse error on line \d+:\s*/, 'syntax error: ').replace(/\n/g, ' ');
-    return { error: new TemplateError(f.rel, Number.isFinite(line) ? line : undefined, detail, { cause: e }) };
+    const { line, detail } = plainParseError((e as Error).message, text);
+    return { error: new TemplateError(f.rel, line, detail, { cause: e }) };
   }
 }
 
@@ -222,14 +273,22 @@ export function checkTemplates(dir: string): TemplateError[] {
   return loadTemplates(dir, false).problems;
 }
 
-function loadTemplates(dir: string, throwOnProblem: boolean): { compiled?: CompiledTemplates; problems: TemplateError[] } {
+interface Loaded {
+  compiled?: CompiledTemplates;
+  problems: TemplateError[];
+  /** Every parsed file (by path in the folder) and the partial names. */
+  asts: Map<string, hbs.AST.Program>;
+  partialNames: Set<string>;
+}
+
+function loadTemplates(dir: string, throwOnProblem: boolean): Loaded {
   let files: TemplateFile[];
   try {
     files = listFiles(dir, '.hbs');
   } catch (e) {
     const err = new TemplateError(dir, undefined, `cannot read templates folder: ${(e as Error).message}`, { cause: e });
     if (throwOnProblem) throw err;
-    return { problems: [err] };
+    return { problems: [err], asts: new Map(), partialNames: new Set() };
   }
   const hb = Handlebars.create();
   registerHelpers(hb);
@@ -240,18 +299,20 @@ function loadTemplates(dir: string, throwOnProblem: boolean): { compiled?: Compi
   const main = files.find((f) => f.rel === 'report.hbs');
   if (!main) problems.push(new TemplateError(join(dir, 'report.hbs'), undefined, 'missing: the page template every templates folder needs'));
   const compiledFns = new Map<string, Handlebars.TemplateDelegate>();
+  const asts = new Map<string, hbs.AST.Program>();
   for (const f of files) {
     const { ast, error } = parseFile(hb, f);
     if (error) {
       problems.push(error);
       continue;
     }
+    asts.set(f.rel, ast!);
     problems.push(...checkAst(ast, f.rel, helpers, partialNames));
     compiledFns.set(f.rel, hb.compile(ast!, { srcName: f.rel } as CompileOptions));
   }
   if (problems.length) {
     if (throwOnProblem) throw problems.length === 1 ? problems[0]! : new TemplateError(dir, undefined, `${problems.length} problems:\n  ${problems.map((p) => p.message).join('\n  ')}`);
-    return { problems };
+    return { problems, asts, partialNames };
   }
   for (const f of partialFiles) hb.registerPartial(f.rel.slice(PARTIALS_DIR.length, -'.hbs'.length), compiledFns.get(f.rel)!);
   const styles = listFiles(dir, '.css')
@@ -261,6 +322,8 @@ function loadTemplates(dir: string, throwOnProblem: boolean): { compiled?: Compi
   const mainFn = compiledFns.get('report.hbs')!;
   return {
     problems,
+    asts,
+    partialNames,
     compiled: {
       dir,
       styles,
@@ -303,4 +366,216 @@ export function compileTemplates(dir: string): CompiledTemplates {
   const { compiled } = loadTemplates(dir, true);
   cache.set(dir, { signature: sig, compiled: compiled! });
   return compiled!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strict check: every template rendered in Handlebars strict mode against complete sample models.
+
+/** The sample metrics.json the templates are checked against (the real pipeline's output on the sample data). */
+export const SAMPLE_METRICS_FILE = fileURLToPath(new URL('../../test/fixtures/metrics.sample.json', import.meta.url));
+
+/** Helpers whose first argument is a message key (checked when it is a literal). */
+const MESSAGE_KEY_HELPERS = new Set(['t', 'cssPageCounter']);
+
+/** A report model to render the templates with, and what it is (for messages). */
+export interface TemplateSample {
+  label: string;
+  model: ReportModel;
+}
+
+type AstNode = Node & { path?: { type: string; original: string; parts?: string[] }; params?: unknown[] };
+
+function walk(ast: unknown, fn: (n: AstNode) => void): void {
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    fn(node as AstNode);
+    for (const [k, v] of Object.entries(node)) if (k !== 'loc' && typeof v === 'object') visit(v);
+  };
+  visit(ast);
+}
+
+/** Literal message keys a template uses (`{{t "labels.x"}}`, `(t "labels.x")`), with their lines. */
+function messageKeyRefs(ast: unknown): { key: string; line?: number }[] {
+  const out: { key: string; line?: number }[] = [];
+  walk(ast, (n) => {
+    if (n.type !== 'MustacheStatement' && n.type !== 'SubExpression' && n.type !== 'BlockStatement') return;
+    if (n.path?.type !== 'PathExpression' || !MESSAGE_KEY_HELPERS.has(n.path.original)) return;
+    const first = n.params?.[0] as { type?: string; value?: string } | undefined;
+    if (first?.type === 'StringLiteral') out.push({ key: first.value!, line: n.loc?.start?.line });
+  });
+  return out;
+}
+
+/** The paths (`period.lable`) of a template that name `part`, with their lines: on `line` only when given. */
+function pathsNaming(ast: unknown, part: string, line?: number, minIndex = 0): { original: string; line?: number; index: number }[] {
+  const out: { original: string; line?: number; index: number }[] = [];
+  walk(ast, (n) => {
+    if (n.type !== 'PathExpression') return;
+    const parts = (n as unknown as { parts: string[] }).parts;
+    const index = parts.indexOf(part);
+    if (index < minIndex || (line !== undefined && n.loc?.start?.line !== line)) return;
+    out.push({ original: (n as unknown as { original: string }).original, line: n.loc?.start?.line, index });
+  });
+  return out;
+}
+
+const FILE = Symbol('template file');
+
+interface CompilerClass {
+  new (): object;
+  prototype: { nameLookup(parent: unknown, name: string, type: string): unknown; compiler: unknown };
+}
+
+/**
+ * Strict mode reads a path inside a helper's argument (`{{#if gate.held}}`) without a null check,
+ * so a missing or null `gate` would throw a TypeError there, which plain Handlebars tolerates and a
+ * template may rightly rely on. This instance's compiler reads each part of a path only when its
+ * parent exists; the last part of a printed path is still checked (`"lable" not defined in …`).
+ */
+function nullSafeLookups(hb: HbsInstance): void {
+  const Base = (hb as unknown as { JavaScriptCompiler: CompilerClass }).JavaScriptCompiler;
+  function NullSafe(this: object) {
+    Base.call(this);
+  }
+  NullSafe.prototype = Object.create(Base.prototype);
+  NullSafe.prototype.compiler = NullSafe;
+  NullSafe.prototype.nameLookup = function (parent: unknown, name: string, type: string) {
+    const code = Base.prototype.nameLookup.call(this, parent, name, type);
+    return type === 'context' || type === 'data' ? ['(', parent, ' != null ? ', code, ' : undefined)'] : code;
+  };
+  (hb as unknown as { JavaScriptCompiler: unknown }).JavaScriptCompiler = NullSafe;
+}
+
+/** What went wrong while rendering a sample, as problems with file and line. */
+function strictProblems(e: unknown, asts: Map<string, hbs.AST.Program>, sample: string): TemplateError[] {
+  if (e instanceof TemplateError) return [e];
+  const err = e as Error & { lineNumber?: number; [FILE]?: string };
+  const file = err[FILE] ?? 'report.hbs';
+  const missing = /^"([^"]+)" not defined in/.exec(err.message ?? '');
+  if (missing) {
+    const path = pathsNaming(asts.get(file), missing[1]!, err.lineNumber)[0]?.original ?? missing[1]!;
+    return [new TemplateError(file, err.lineNumber, `unknown field "${path}" (not in the report model)`, { cause: e })];
+  }
+  // A path whose parent is missing, in a helper's argument ({{#if a.b}} without an "a"): every path naming that field.
+  const reading = /Cannot read properties of (?:undefined|null) \(reading '([^']+)'\)/.exec(err.message ?? '');
+  if (reading) {
+    const found = [...asts].flatMap(([f, ast]) => pathsNaming(ast, reading[1]!, undefined, 1).map((p) => ({ f, ...p })));
+    if (found.length)
+      return found.map((p) => new TemplateError(p.f, p.line, `unknown field "${p.original}": "${p.original.split(/[./]/).slice(0, p.index).join('.')}" is not in the report model`, { cause: e }));
+  }
+  return [new TemplateError(file, err.lineNumber, `${err.message} (rendering ${sample})`, { cause: e })];
+}
+
+/**
+ * Every problem of a templates folder, found by rendering it: the static checks of checkTemplates,
+ * then every literal message key against each sample's messages, then each sample rendered in
+ * Handlebars strict mode, where a field the model does not have is an error with file and line.
+ * Optional fields stay legal in `{{#if x}}`, `{{#each x}}` and other helper arguments (strict mode
+ * checks only what is printed), so the samples must be complete: see templateSamples.
+ */
+export function checkTemplatesStrict(dir: string, samples: TemplateSample[]): TemplateError[] {
+  const loaded = loadTemplates(dir, false);
+  if (loaded.problems.length) return loaded.problems;
+  const problems: TemplateError[] = [];
+  const byLocale = new Map(samples.map((x) => [x.model.locale, x.model.messages]));
+  for (const [rel, ast] of loaded.asts) {
+    for (const { key, line } of messageKeyRefs(ast)) {
+      const missingIn = [...byLocale].filter(([, m]) => {
+        const v = lookup(m, key);
+        return typeof v !== 'string' && !(v && typeof v === 'object' && 'other' in v);
+      });
+      if (missingIn.length) problems.push(new TemplateError(rel, line, `unknown message key "${key}" (not in ${missingIn.map(([l]) => `locales/${l}.json`).join(', ')})`));
+    }
+  }
+  const hb = Handlebars.create();
+  registerHelpers(hb);
+  nullSafeLookups(hb);
+  // Each template's function notes its file on an error passing through it (the innermost partial wins).
+  const tagged = (rel: string, fn: Handlebars.TemplateDelegate): Handlebars.TemplateDelegate => (ctx, opts) => {
+    try {
+      return fn(ctx, opts);
+    } catch (e) {
+      if (e && typeof e === 'object' && !(FILE in e)) (e as { [FILE]?: string })[FILE] = rel;
+      throw e;
+    }
+  };
+  const compile = (rel: string) => tagged(rel, hb.compile(loaded.asts.get(rel)!, { srcName: rel, strict: true } as CompileOptions));
+  for (const rel of loaded.asts.keys()) if (rel.startsWith(PARTIALS_DIR)) hb.registerPartial(rel.slice(PARTIALS_DIR.length, -'.hbs'.length), compile(rel));
+  const main = compile('report.hbs');
+  for (const sample of samples) {
+    try {
+      main(sample.model, { data: { styles: loaded.compiled!.styles }, allowProtoPropertiesByDefault: false } as Handlebars.RuntimeOptions);
+    } catch (e) {
+      problems.push(...strictProblems(e, loaded.asts, sample.label));
+    }
+  }
+  // A key already reported as unknown is not reported again by each locale's render.
+  const seen = new Set(problems.flatMap((p) => (/^unknown message key "([^"]+)"/.exec(p.detail) ? [`${p.file}:${p.line}: no message "${RegExp.$1}"`] : [])));
+  return problems.filter((p) => {
+    const key = p.message.replace(/ for locale \S+$/, '');
+    if (seen.has(key) || seen.has(p.message)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * The sample metrics with every optional part of the page present: each status, low-sample
+ * figures and segments, a missing value and a missing previous value, a failed export, a missing
+ * column, a stale, an empty and a missing table, rejected records. Only for checking templates.
+ */
+export function completeSample(m: MetricsJson): MetricsJson {
+  const c: MetricsJson = structuredClone(m);
+  const ids = Object.keys(c.indicators);
+  const statuses = ['met', 'at_risk', 'missed', 'no_target', 'no_data'] as const;
+  statuses.forEach((status, k) => {
+    const r = c.indicators[ids[k]!];
+    if (!r) return;
+    r.status = status;
+    if (status === 'no_data') Object.assign(r, { value: null, n: 0, previous: null, yearAgo: null });
+  });
+  const low = c.indicators[ids[5]!];
+  if (low) Object.assign(low, { lowSample: true, n: Math.min(low.n, 5), previous: null });
+  for (const byValue of Object.values(c.segments)) {
+    const first = Object.values(byValue)[0];
+    const entry = first && Object.values(first)[0];
+    if (entry) entry.lowSample = true;
+  }
+  const dq = c.dataQuality;
+  const [a, b, d, e, f] = Object.keys(dq) as (keyof MetricsJson['dataQuality'])[];
+  dq[a!] = { ...dq[a!], missingColumns: [...dq[a!].missingColumns, 'sample_column'], failedFiles: [{ file: 'raw/sample/dt=2026-10-01/sample.csv', error: 'not a CSV file' }], rejected: { ...dq[a!].rejected, bad_value: 3 } };
+  dq[b!] = { ...dq[b!], newestUpdatedAt: new Date(Date.parse(c.period.start) - 90 * 86_400_000).toISOString() };
+  dq[d!] = { ...dq[d!], recordsUsed: 0, newestUpdatedAt: null };
+  dq[e!] = { present: false, rowsRead: 0, duplicatesDropped: 0, rejected: {}, recordsUsed: 0, newestUpdatedAt: null, missingColumns: [], failedFiles: [] };
+  void f;
+  return c;
+}
+
+/** The sample models a templates folder is checked with: the sample metrics as is and complete, in every locale. */
+export function templateSamples(dir: string, report?: ReportDef): TemplateSample[] {
+  const def = report ?? ReportDefSchema.parse({ id: 'template-check', title: 'Template check', timezone: 'UTC' });
+  const metrics = parseMetricsJsonText(readFileSync(SAMPLE_METRICS_FILE, 'utf8'), SAMPLE_METRICS_FILE);
+  const variants: [string, MetricsJson][] = [
+    ['the sample metrics', metrics],
+    ['the complete sample', completeSample(metrics)],
+  ];
+  return LOCALES.flatMap((locale) => {
+    const messages = loadMessages(locale, dir);
+    return variants.map(([label, m]) => ({ label: `${label} in ${locale}`, model: buildReportModel(m, def, locale, messages) }));
+  });
+}
+
+/**
+ * Throws a TemplateError listing every problem of a templates folder found by checkTemplatesStrict
+ * (`npm run report` calls it before reading any data). About half a second for the default folder.
+ */
+export function assertTemplatesStrict(dir: string, report?: ReportDef): void {
+  // Each problem names its file by its path from the working directory.
+  const problems = checkTemplatesStrict(dir, templateSamples(dir, report)).map((p) => {
+    const file = relative(process.cwd(), join(dir, p.file));
+    return new TemplateError(file.startsWith('..') ? join(dir, p.file) : file, p.line, p.detail, { cause: p });
+  });
+  if (problems.length === 1) throw problems[0]!;
+  if (problems.length) throw new TemplateError(dir, undefined, `${problems.length} template problems:\n  ${problems.map((p) => p.message).join('\n  ')}`);
 }

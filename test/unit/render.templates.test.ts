@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Handlebars from 'handlebars';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCALES, ReportDefSchema } from '../../functions/pipeline/reportsConfig.js';
 import { codePointsOf, familyCoverage, uncoveredChars } from '../../functions/render/fonts.js';
 import { builtinMessages, lookup, messageKeys } from '../../functions/render/messages.js';
 import { buildReportModel, renderHtml, TemplateError } from '../../functions/render/renderReport.js';
-import { checkTemplates, compileTemplates, cssString } from '../../functions/render/templates.js';
+import { checkTemplates, checkTemplatesStrict, compileTemplates, cssString, plainParseError, templateSamples } from '../../functions/render/templates.js';
 import { copyTemplates, DEFAULT_TEMPLATES } from '../support/templatesCopy.js';
 import { INDICATOR_IDS } from '../../functions/metrics/indicators.js';
 import { type MetricsJson, type SegmentResult } from '../../functions/metrics/schema.js';
@@ -197,3 +198,87 @@ describe('fonts', () => {
     expect(uncoveredChars(codePointsOf('Team 🚀 售后'))).toEqual(['🚀']);
   });
 });
+
+describe('strict check: every template rendered in strict mode against complete sample models', () => {
+  /** A copy of the default templates with `lines` put first in the cover (line 1 onward). */
+  function coverWith(...lines: string[]): string {
+    const dir = temp();
+    const f = join(dir, 'partials', 'cover.hbs');
+    writeFileSync(f, `${lines.join('\n')}\n${readFileSync(f, 'utf8')}`);
+    return dir;
+  }
+  const strict = (dir: string) => checkTemplatesStrict(dir, templateSamples(dir, report)).map((p) => p.message);
+
+  it('passes the default templates', () => {
+    expect(strict(DEFAULT_TEMPLATES)).toEqual([]);
+  });
+
+  it('renders with the sample metrics as they are and completed, in every locale', () => {
+    const samples = templateSamples(DEFAULT_TEMPLATES, report);
+
+    expect(samples.map((x) => x.label)).toEqual(LOCALES.flatMap((l) => [`the sample metrics in ${l}`, `the complete sample in ${l}`]));
+    // The complete sample shows what the plain one may not: every status, a failed export, a missing table.
+    const complete = samples[1]!.model;
+    expect(new Set(Object.values(complete.indicators).map((i) => i.status))).toEqual(new Set(['met', 'at_risk', 'missed', 'no_target', 'no_data']));
+    expect(complete.dataQuality.tables.some((t) => t.failedFiles.length > 0)).toBe(true);
+    expect(complete.dataQuality.tables.some((t) => t.state === 'missing')).toBe(true);
+  });
+
+  it('finds a misspelt field, which plain rendering prints as nothing', () => {
+    const dir = coverWith('<p>{{period.lable}}</p>');
+
+    expect(strict(dir)).toEqual(['partials/cover.hbs:1: unknown field "period.lable" (not in the report model)']);
+  });
+
+  it('finds a field of a missing object, and one inside a loop', () => {
+    expect(strict(coverWith('', '<p>{{perod.label}}</p>'))).toEqual(['partials/cover.hbs:2: unknown field "perod.label" (not in the report model)']);
+    expect(strict(coverWith('{{#each categories}}<p>{{nmae}}</p>{{/each}}'))).toEqual(['partials/cover.hbs:1: unknown field "nmae" (not in the report model)']);
+  });
+
+  it('finds an unknown message key, also in a subexpression, once for every locale that lacks it', () => {
+    const dir = coverWith('<p>{{t "labels.periodd"}}</p>', '{{#if (t "labels.nope")}}x{{/if}}');
+
+    expect(strict(dir)).toEqual([
+      'partials/cover.hbs:1: unknown message key "labels.periodd" (not in locales/en.json, locales/zh-CN.json, locales/ru.json)',
+      'partials/cover.hbs:2: unknown message key "labels.nope" (not in locales/en.json, locales/zh-CN.json, locales/ru.json)',
+    ]);
+  });
+
+  it('accepts optional fields where templates test or loop over them', () => {
+    const dir = coverWith(
+      '{{#if noSuchFlag}}<p>{{noSuchFlag.deeper}}</p>{{/if}}',
+      '{{#if nothing.here}}x{{/if}}{{#unless alsoNothing}}y{{/unless}}',
+      '{{#each noList}}{{this.name}}{{else}}none{{/each}}',
+      '{{#with period}}{{label}}{{/with}}{{#if (eq missingStatus "met")}}m{{/if}}',
+      '{{#each categories}}{{#if @first}}{{name}}{{/if}}{{../period.label}}{{/each}}{{@root.period.id}}',
+    );
+
+    expect(strict(dir)).toEqual([]);
+  });
+
+  it('reports a syntax error in plain words with its line, before rendering anything', () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'partials', 'cover.hbs'), '<section>\n  {{#if title}}\n  <p>{{title}}</p>\n');
+
+    expect(strict(dir)).toEqual(['partials/cover.hbs:2: syntax error: {{#if}} is never closed (no {{/if}} before the end of the file)']);
+  });
+});
+
+describe('parse errors in plain words', () => {
+  it.each([
+    ['{{#if x}}a{{/each}}', 1, 'syntax error: {{#if}} is closed by {{/each}}'],
+    ['<p>\n{{title}</p>', 2, 'syntax error: found an unexpected character where "}}" or "}}}" or ")" was expected, near "<p>{{title}</p>"'],
+    ['{{}}', 1, 'syntax error: found "}}" where a name or value was expected, near "{{}}"'],
+    ['a\n{{!-- never closed', 2, 'syntax error: unrecognized text (an unclosed {{!-- comment --}} or {{ … }}?)'],
+  ])('%j', (text, line, detail) => {
+    let message = '';
+    try {
+      Handlebars.parse(text);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+
+    expect(plainParseError(message, text)).toEqual({ line, detail });
+  });
+});
+

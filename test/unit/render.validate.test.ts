@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,45 @@ describe('npm run validate', () => {
         expect.stringMatching(/locales\/ru\.json: unknown message key "status\.mett"$/),
       ]),
     );
+  });
+
+  it('renders the templates in strict mode: a misspelt field or message key fails with file and line', () => {
+    const typo = copyTemplates();
+    try {
+      const cover = join(typo.dir, 'partials', 'cover.hbs');
+      writeFileSync(cover, `<p>{{period.lable}}</p>\n<p>{{t "labels.periodd"}}</p>\n{{#if noSuchFlag}}{{/if}}\n${readFileSync(cover, 'utf8')}`);
+      const reports = join(root, 'reports-typo.yaml');
+      writeFileSync(reports, `reports:\n  - id: custom\n    title: Custom\n    timezone: UTC\n    template: ${typo.dir}\n`);
+
+      const { problems } = validateAll({ ...opts, reports });
+
+      const ofCover = problems.filter((p) => p.includes('cover.hbs'));
+      expect(ofCover).toEqual([
+        expect.stringMatching(/partials\/cover\.hbs:2: unknown message key "labels\.periodd" \(not in locales\/en\.json, locales\/zh-CN\.json, locales\/ru\.json\)$/),
+        expect.stringMatching(/partials\/cover\.hbs:1: unknown field "period\.lable" \(not in the report model\)$/),
+      ]);
+    } finally {
+      typo.cleanup();
+    }
+  });
+
+  it('npm run report stops at a template problem before reading any data', () => {
+    const typo = copyTemplates();
+    try {
+      const cover = join(typo.dir, 'partials', 'cover.hbs');
+      writeFileSync(cover, `<p>{{period.lable}}</p>\n${readFileSync(cover, 'utf8')}`);
+      const out = join(root, 'report-out');
+
+      // A data folder that does not exist: reading it would fail with another message.
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'functions/cli/report.ts', '--templates', typo.dir, '--data', join(root, 'no-such-data'), '--out', out], { encoding: 'utf8' });
+
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/partials\/cover\.hbs:1: unknown field "period\.lable"/);
+      expect(run.stderr).not.toMatch(/no-such-data/);
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      typo.cleanup();
+    }
   });
 
   it('exits non-zero with the problems on stderr, zero on the repository config', () => {
