@@ -136,6 +136,8 @@ export class PipelineStack extends Stack {
           CURATED_BUCKET: exports.bucketName,
           CURATED_PREFIX: s.curatedPrefix,
           ARCHIVE_BUCKET: archive.bucketName,
+          // The data gate judges only the tables a source mapping maps.
+          ...(s.mapping ? { MAPPED_TABLES: Object.keys(s.mapping.tables).join(',') } : {}),
         },
       }),
       render: fn('Render', {
@@ -243,6 +245,7 @@ export class PipelineStack extends Stack {
       deliver: F.deliver.fn,
       opsTopic,
       logRetention: retention,
+      holdDeadline: Duration.minutes(Math.ceil(60 * Math.max(...s.reports.reports.map((r) => r.gate.deadlineHours)))),
     });
     workflow.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [opsKey.keyArn] }));
     // Its catch publishes to ops (SnsPublish grants sns:Publish in the role's policy); named in the

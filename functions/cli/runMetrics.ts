@@ -1,7 +1,9 @@
 /**
  * The local metrics job shared by `npm run metrics` and `npm run report`: resolve the report
  * definition, period, time zone, targets and data (sample data when no --data), compute on DuckDB
- * (or on Trino with --engine trino) and write `<out>/<reportId>-<period>.<locale>.metrics.json`.
+ * (or on Trino with --engine trino), judge the result with the data gate (metrics/gate.ts) and
+ * write `<out>/<reportId>-<period>.<locale>.metrics.json`. A held report writes nothing (the last
+ * good files stay) and ends with exit code 5, unless --allow-incomplete.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,8 @@ import { assertTimeZone, lastClosedPeriod, parsePeriodId } from '../pipeline/per
 import { findReport, type ReportDef } from '../pipeline/reportsConfig.js';
 import { computeMetrics } from '../metrics/computeMetrics.js';
 import { type MetricsJson } from '../metrics/schema.js';
+import type { TableName } from '../pipeline/contract.js';
+import { gateSummary, judgeGate, ReportHeldError } from '../metrics/gate.js';
 import { loadReports, loadTargets } from '../metrics/config.js';
 
 export interface MetricsJobOptions {
@@ -38,6 +42,8 @@ export interface MetricsJobOptions {
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
   now?: Date;
+  /** Write (and render) a report the data gate holds, its reasons recorded in metrics.json's `gate`. */
+  allowIncomplete?: boolean;
 }
 
 export const DEFAULTS = {
@@ -58,6 +64,7 @@ export function addMetricsOptions(cmd: Command): Command {
     .option('--report <id>', 'report id in config/reports.yaml (default: the first)')
     .option('--reports <file>', 'report definitions file', DEFAULTS.reports)
     .option('--mapping <file>', 'source mapping for a foreign export (config/mappings/*.yaml)')
+    .option('--allow-incomplete', 'write the report even when the data gate holds it, its reasons on the first page', false)
     .addOption(new Option('--engine <engine>', 'query engine').choices([...ENGINES]).default('duckdb'))
     .option('--trino-url <url>', 'Trino coordinator of your own, tables already loaded (env TRINO_URL; default: the local Trino with --data)')
     .option('--trino-catalog <name>', 'catalog of the canonical tables on --trino-url (env TRINO_CATALOG)')
@@ -112,7 +119,18 @@ export function writeFileAtomic(file: string, body: Uint8Array | string): void {
   }
 }
 
-export async function runMetricsJob(o: MetricsJobOptions): Promise<{ metrics: MetricsJson; metricsPath: string; metricsText: string; report: ReportDef }> {
+/** What a metrics job computed, before anything is written. */
+export interface ComputedJob {
+  metrics: MetricsJson;
+  report: ReportDef;
+}
+
+/**
+ * Resolves the job's report, period, targets and data, computes metrics.json on the job's engine
+ * and judges it with the data gate (metrics.gate). `inspect` runs on the open engine after the
+ * metrics, before it is closed (`npm run check` looks for examples of rejected rows there).
+ */
+export async function computeMetricsJob(o: MetricsJobOptions, inspect?: (engine: QueryEngine, job: ComputedJob) => Promise<void>): Promise<ComputedJob> {
   const log = o.log ?? (() => {});
   const report = findReport(loadReports(o.reports ?? DEFAULTS.reports), o.report);
   const timezone = assertTimeZone(o.timezone ?? report.timezone);
@@ -143,12 +161,29 @@ export async function runMetricsJob(o: MetricsJobOptions): Promise<{ metrics: Me
       now: o.now,
       onProgress: (table, done, total) => log(`  [${done}/${total}] ${table} read and aggregated (${((Date.now() - started) / 1000).toFixed(1)} s)`),
     });
+    const provided = mapping ? new Set(Object.keys(mapping.tables) as TableName[]) : undefined;
+    metrics.gate = judgeGate(metrics, report, { now: o.now ?? new Date(), allowIncomplete: o.allowIncomplete, provided });
+    await inspect?.(engine, { metrics, report });
   } finally {
     await engine.close();
   }
+  return { metrics, report };
+}
+
+export async function runMetricsJob(o: MetricsJobOptions): Promise<{ metrics: MetricsJson; metricsPath: string; metricsText: string; report: ReportDef }> {
+  const log = o.log ?? (() => {});
+  const { metrics, report } = await computeMetricsJob(o);
+  const gate = metrics.gate!;
+  for (const line of gateSummary(metrics, gate)) log(line);
+  if (gate.held && !gate.allowIncomplete) {
+    throw new ReportHeldError(
+      gate,
+      `report held by the data gate (${gate.reasons.length} reason${gate.reasons.length === 1 ? '' : 's'} above): nothing was written, the last good report is untouched; fix the data, or --allow-incomplete to write it anyway`,
+    );
+  }
   const out = resolve(o.out ?? DEFAULTS.out);
   mkdirSync(out, { recursive: true });
-  const metricsPath = `${outputBase(out, report.id, period, metrics.locale)}.metrics.json`;
+  const metricsPath = `${outputBase(out, report.id, metrics.period.id, metrics.locale)}.metrics.json`;
   const metricsText = `${JSON.stringify(metrics, null, 2)}\n`;
   writeFileAtomic(metricsPath, metricsText);
   return { metrics, metricsPath, metricsText, report };
@@ -167,9 +202,13 @@ const KNOWN_ERRORS = [
   'TrinoSetupError',
   'TrinoStartError',
   'MetricsJsonError',
+  'ReportHeldError',
 ];
 
-/** Runs a CLI body: known errors become one line on stderr and exit code 1. */
+/** Exit code of a report held by the data gate (README, "Data gate"). */
+export const EXIT_HELD = 5;
+
+/** Runs a CLI body: known errors become one line on stderr and exit code 1; a held report exits 5. */
 export async function runCli(body: () => Promise<void>): Promise<void> {
   try {
     await body();
@@ -178,6 +217,6 @@ export async function runCli(body: () => Promise<void>): Promise<void> {
     const known = KNOWN_ERRORS.includes(err.name);
     process.stderr.write(`error: ${err.message}\n`);
     if (!known && err.stack) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = known ? 1 : 2;
+    process.exitCode = err.name === 'ReportHeldError' ? EXIT_HELD : known ? 1 : 2;
   }
 }

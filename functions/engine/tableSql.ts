@@ -93,9 +93,11 @@ const any = (conds: string[]) => (conds.length ? conds.map((c) => isTrue(`(${c})
 
 /**
  * The stages src → typed → dedup → rec for `table` as CTE text (without the leading WITH).
- * The last stage `rec` has every parsed column, `k` (key), `u` (updated_at ms) and `st` (STATUS).
+ * The last stage `rec` has every parsed column, `k` (key), `u` (updated_at ms) and `st` (STATUS),
+ * and the `carry` columns of `source` unchanged (`npm run check` carries each row's file and row
+ * number and raw values, to show where a rejected record came from).
  */
-export function recordStages(table: TableName, source: string = table): string {
+export function recordStages(table: TableName, source: string = table, carry: readonly string[] = []): string {
   const t = CONTRACT[table];
   const key = t.columns.find((c) => c.name === t.key)!;
   const typedCols = t.columns.filter((c) => c.type !== 'string');
@@ -105,13 +107,13 @@ export function recordStages(table: TableName, source: string = table): string {
   const badValue = typedCols.map((c) => `(${raw(c)} IS NOT NULL AND ${c.name} IS NULL)`).join(' OR ') || 'false';
   const missingRequired = t.columns.filter((c) => c.required).map((c) => `${c.name} IS NULL`);
   const inconsistent = t.order.map(([later, earlier]) => `${later} < ${earlier}`);
-  const cols = t.columns.map((c) => c.name).join(', ');
+  const cols = [...t.columns.map((c) => c.name), ...carry.map(quoteIdent)].join(', ');
   // Versions tied on updated_at are identical in a well-formed export; when they are not, the raw
   // values decide (ascending, nulls last), so every engine keeps the same row.
   const tieBreak = t.columns.map((c) => `${raw(c)} ASC NULLS LAST`).join(', ');
   return `src AS (
   SELECT
-    ${src}
+    ${[src, ...carry.map(quoteIdent)].join(',\n    ')}
   FROM ${source}
 ),
 typed AS (

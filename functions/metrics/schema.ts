@@ -78,6 +78,36 @@ export const TableQualitySchema = z
   })
   .strict();
 
+/**
+ * Why the data gate (functions/metrics/gate.ts) holds a report, one entry per finding. `table` names
+ * the needed table it concerns (none for period_not_ended); the other fields are the figures the
+ * finding rests on.
+ */
+export const GATE_REASONS = ['table_missing', 'table_empty', 'rejected_share', 'stale', 'data_ends_early', 'period_not_ended'] as const;
+export type GateReasonCode = (typeof GATE_REASONS)[number];
+export const GateReasonSchema = z
+  .object({
+    code: z.enum(GATE_REASONS),
+    table: z.enum(TABLES).optional(),
+    rejected: count.optional().describe('rejected_share: rows rejected (every reason)'),
+    rowsRead: count.optional().describe('rejected_share: rows read'),
+    share: z.number().min(0).max(1).optional().describe('rejected_share: rejected / rowsRead'),
+    limit: z.number().optional().describe('the threshold crossed: maxRejectedShare, staleAfterDays or dataEndToleranceHours'),
+    newest: instant.optional().describe('stale, data_ends_early: the newest record of the table'),
+    hoursBeforeEnd: z.number().optional().describe("stale, data_ends_early: how long before the period's end the newest record is"),
+  })
+  .strict();
+export type GateReason = z.infer<typeof GateReasonSchema>;
+export const GateResultSchema = z
+  .object({
+    held: z.boolean().describe('true when the data is not fit to report (reasons say why; judged at generatedAt); a held report is not rendered or sent unless allowed'),
+    allowIncomplete: z.boolean().describe('rendered anyway (--allow-incomplete): the reasons are printed on the first page'),
+    tables: z.array(z.enum(TABLES)).describe("the tables the report's indicators read"),
+    reasons: z.array(GateReasonSchema),
+  })
+  .strict();
+export type GateResult = z.infer<typeof GateResultSchema>;
+
 export const MetricsJsonSchema = z
   .object({
     schemaVersion: z.literal(1),
@@ -93,6 +123,7 @@ export const MetricsJsonSchema = z
     indicators: z.record(z.string(), IndicatorResultSchema),
     segments: z.object({ team: segmentMap, channel: segmentMap }).strict(),
     dataQuality: z.object(Object.fromEntries(TABLES.map((t) => [t, TableQualitySchema])) as Record<(typeof TABLES)[number], typeof TableQualitySchema>).strict(),
+    gate: GateResultSchema.optional().describe('the data gate\'s verdict on this data (absent in files written before the gate)'),
     settings: z
       .object({
         minSample: count,

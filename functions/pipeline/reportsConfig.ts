@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigError, isValidTimeZone, parseYamlConfig, readConfigFile } from './configErrors.js';
+import { GateDefSchema } from './gateConfig.js';
 
 export const LOCALES = ['en', 'zh-CN', 'ru'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -47,6 +48,8 @@ export const ReportDefSchema = z
       .default('cron(0 7 1 * ? *)'),
     /** Warn on the data-quality page when a table's newest record is older than this many days before period end. */
     staleAfterDays: z.number().int().positive().default(7),
+    /** The data gate: when the report is held instead of rendered or sent (functions/pipeline/gateConfig.ts). */
+    gate: GateDefSchema.default(GateDefSchema.parse({})),
     /** One report per team or channel as well, each to its own recipients (see BurstDefSchema). */
     burst: BurstDefSchema.optional(),
   })

@@ -6,6 +6,7 @@
 import { shiftPeriod } from '../pipeline/period.js';
 import { reportTitle, type Locale, type ReportDef } from '../pipeline/reportsConfig.js';
 import { changeRoundsToZero, EMPTY, formatChange, formatDate, formatDateRange, formatDateTime, formatDateTimeShort, formatInt, formatMonthYearShort, formatPeriod, formatShare, formatValue } from './format.js';
+import { incompleteReasons } from './incomplete.js';
 import { builtinMessages, lookup, msg, type Messages } from './messages.js';
 import { renderCommentary } from './commentary.js';
 import { CATEGORIES, type Category, type Direction, type IndicatorDeclaration as IndicatorDef } from '../metrics/declare.js';
@@ -222,6 +223,8 @@ export interface ReportModel {
     warnings: string[];
   };
   breakdownKinds: SegmentKind[];
+  /** Rendered although the data gate held it (--allow-incomplete): its reasons, for the first page; [] otherwise. */
+  incomplete: string[];
 }
 
 const STATUS_ORDER: Status[] = ['met', 'at_risk', 'missed', 'no_target', 'no_data'];
@@ -643,6 +646,7 @@ export function buildReportModel(
     notMeasuredShortText: list.some((i) => i.notMeasuredReason !== null) ? t('notMeasured.short', { count: list.filter((i) => i.notMeasuredReason !== null).length }) : null,
     dataQuality,
     breakdownKinds,
+    incomplete: incompleteReasons(metrics, t, locale),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * The report state machine: resolve period -> query (Athena) -> [ops warning when raw exports of
- * the data failed to import] -> render -> archive and deliver.
+ * The report state machine: resolve period -> query (Athena) and data gate [held: wait and query
+ * again until the deadline, then one ops notice with the reasons, nothing rendered or sent] ->
+ * [ops warning when raw exports of the data failed to import] -> render -> archive and deliver.
  * Each state has its own retry policy for the errors a retry can cure, with exponential backoff;
  * any error that is left ends in one SNS notice to ops and a failed execution. Mail is sent only
  * by the last state, which runs only after a complete report exists.
@@ -20,6 +21,8 @@ export interface ReportWorkflowProps {
   deliver: lambda.IFunction;
   opsTopic: sns.ITopic;
   logRetention: logs.RetentionDays;
+  /** The longest data-gate deadline of the reports (`gate.deadlineHours`): the machine may wait that long for data. */
+  holdDeadline?: Duration;
 }
 
 /** Lambda's own transient failures (throttling, service errors), worth retrying in every state. */
@@ -154,12 +157,42 @@ export class ReportWorkflow extends Construct {
       )
       .otherwise(render);
 
-    const definition = resolvePeriod.next(query).next(checkIngestFailures);
+    // The data gate (functions/metrics/gate.ts, judged by the query function): held data is
+    // checked again after `recheckSeconds` until the report's deadline; then ops hear the reasons
+    // once, and the run ends without rendering or sending.
+    const notifyHeld = new tasks.SnsPublish(this, 'NotifyReportHeld', {
+      topic: props.opsTopic,
+      subject: 'Customer-service report held: data incomplete',
+      message: sfn.TaskInput.fromObject({
+        reportId: sfn.JsonPath.stringAt('$.reportId'),
+        period: sfn.JsonPath.stringAt('$.period'),
+        reasons: sfn.JsonPath.listAt('$.gate.reasons'),
+        heldSince: sfn.JsonPath.stringAt('$.gate.firstHeldAt'),
+        execution: sfn.JsonPath.executionName,
+        note: 'The data gate held this report until its deadline (gate.deadlineHours in config/reports.yaml): nothing was rendered or sent. Fix the exports named above, then re-run the period (npm run backfill).',
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    notifyHeld.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
+    const held = new sfn.Fail(this, 'ReportHeld', { error: 'ReportHeld', cause: 'The data gate held the report until its deadline; ops were told the reasons. Nothing was sent.' });
+    // Unpublished, the run still fails (the failed-execution alarm reaches ops).
+    notifyHeld.addCatch(held, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
+    notifyHeld.next(held);
+    const waitForData = new sfn.Wait(this, 'WaitForData', { time: sfn.WaitTime.secondsPath('$.gate.recheckSeconds') });
+    waitForData.next(query);
+    const isHeld = sfn.Condition.and(sfn.Condition.isPresent('$.gate.held'), sfn.Condition.booleanEquals('$.gate.held', true));
+    const dataGate = new sfn.Choice(this, 'DataGate')
+      .when(sfn.Condition.and(isHeld, sfn.Condition.booleanEquals('$.gate.giveUp', true)), notifyHeld)
+      .when(isHeld, waitForData)
+      .otherwise(checkIngestFailures);
+
+    const definition = resolvePeriod.next(query).next(dataGate);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      timeout: Duration.hours(2),
+      // Two hours of work, plus the longest the data gate may wait for data.
+      timeout: props.holdDeadline ? Duration.hours(2).plus(props.holdDeadline) : Duration.hours(2),
       tracingEnabled: true,
       logs: {
         destination: new logs.LogGroup(this, 'Logs', { retention: props.logRetention }),

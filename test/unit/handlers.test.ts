@@ -145,8 +145,9 @@ describe.skipIf(!trino)('query step (Athena mocked, its answers from Trino)', ()
     const expected = await computeMetrics({ engine: duck, period: '2026-10', timezone: 'Europe/Moscow', targets: DEFAULT_TARGETS, reportId: 'ops-review', locale: 'en', now: NOW });
     const put = s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input;
     expect(put).toMatchObject({ Bucket: 'archive', Key: 'work/run-1/metrics.json' });
-    const written = JSON.parse(String(put.Body)) as MetricsJson;
+    const { gate, ...written } = JSON.parse(String(put.Body)) as MetricsJson;
     expect(written).toEqual(expected);
+    expect(gate?.held).toBe(true); // two of the seven tables: held by the data gate (dataGate.test.ts)
     expect(written.dataQuality.tickets).toMatchObject({ present: true, rowsRead: 16, duplicatesDropped: 1, recordsUsed: 14, rejected: { bad_value: 1 } });
     expect(out).toMatchObject({ reportId: 'ops-review', period: '2026-10', runId: 'run-1', metricsKey: 'work/run-1/metrics.json', ingestFailures: 0 });
     const paged = athenaMock.commandCalls(GetQueryResultsCommand).filter((c) => c.args[0].input.NextToken);

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
-import { createQueryHandler } from '../query.js';
+import { createQueryHandler, mappedTables } from '../query.js';
 import { createLogger, loadReportsFrom, requireEnv } from '../runtime.js';
 import { loadTargets } from '../../metrics/config.js';
 
@@ -20,4 +20,6 @@ export const handler = createQueryHandler({
   curatedPrefix: env.CURATED_PREFIX,
   archiveBucket: env.ARCHIVE_BUCKET,
   logger,
+  // A source mapping's tables (set by the stack when it has one): the data gate judges only these.
+  mappedTables: mappedTables(process.env.MAPPED_TABLES),
 });
