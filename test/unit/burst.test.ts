@@ -3,7 +3,15 @@
  * metrics.json, the plan of who receives which segment report, and the names that keep any team
  * name (HTML, '&', '/', Cyrillic, Chinese) safe in a file name and an S3 key (functions/deliver/keys.ts).
  */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LocalArchive } from '../../functions/deliver/archive.js';
+import { deliverReport } from '../../functions/deliver/deliver.js';
+import { ReportIncompleteError } from '../../functions/deliver/errors.js';
+import { OutboxTransport } from '../../functions/deliver/transport.js';
+import { sampleMetrics, tinyPdf } from '../infra/support/fixtures.js';
 import { reportKeys, reportName, segmentSlug, workKeys } from '../../functions/deliver/keys.js';
 import { parseMetricsJson, type IndicatorResult, type MetricsJson } from '../../functions/metrics/schema.js';
 import { BurstDefSchema, parseReports } from '../../functions/pipeline/reportsConfig.js';
@@ -181,5 +189,50 @@ describe('names of a burst report', () => {
     expect(reportKeys('monthly-service-review', '2026-10').delivery).toBe('reports/monthly-service-review/2026-10/delivery.json');
     expect(reportName('monthly-service-review', { kind: 'channel', value: 'email' })).toBe('monthly-service-review~channel=email-82244417');
     expect(workKeys('exec-1', { kind: 'team', value: '售后服务' }).pdf).toBe('work/exec-1/team=售后服务-f34999bc/report.pdf');
+  });
+});
+
+describe("a burst's delivery", () => {
+  const attempt = (metrics: MetricsJson, scope?: { kind: 'team'; value: string }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'burst-scope-'));
+    const run = deliverReport({
+      archive: new LocalArchive(join(dir, 'archive')),
+      transport: new OutboxTransport(join(dir, 'outbox')),
+      report: { id: 'monthly-service-review', title: 'Review', recipients: ['lead@example.com'] },
+      scope,
+      period: '2026-10',
+      parts: { pdf: tinyPdf(), metrics: JSON.stringify(metrics) },
+      from: 'reports@example.com',
+      attachLimitBytes: 2 ** 20,
+      linkExpiresSeconds: 60,
+      runId: 'r1',
+    });
+    return { run, dir };
+  };
+  const companyDoc = () => sampleMetrics('monthly-service-review', '2026-10');
+
+  it("refuses one team's report sent as another's, or as the company's, and the company's sent as a team's; nothing archived or sent", async () => {
+    const billing = { ...companyDoc(), scope: { kind: 'team' as const, value: 'Billing' } };
+    const cases = [
+      { doc: billing, scope: { kind: 'team' as const, value: 'Техподдержка' }, message: 'report monthly-service-review 2026-10: metrics.json is the team "Billing" report, not the team "Техподдержка" report; nothing sent' },
+      { doc: billing, scope: undefined, message: 'report monthly-service-review 2026-10: metrics.json is the team "Billing" report, not the company\'s report; nothing sent' },
+      { doc: companyDoc(), scope: { kind: 'team' as const, value: 'Billing' }, message: 'report monthly-service-review 2026-10: metrics.json is the company\'s report, not the team "Billing" report; nothing sent' },
+    ];
+    for (const c of cases) {
+      const { run, dir } = attempt(c.doc, c.scope);
+      const err = await run.catch((e: Error) => e);
+      expect(err).toBeInstanceOf(ReportIncompleteError);
+      expect((err as Error).message).toBe(c.message);
+      expect(existsSync(join(dir, 'archive'))).toBe(false);
+      expect(existsSync(join(dir, 'outbox'))).toBe(false);
+    }
+  });
+
+  it("archives a team's report in its own folder with its own delivery record", async () => {
+    const { run, dir } = attempt({ ...companyDoc(), scope: { kind: 'team', value: 'Billing' } }, { kind: 'team', value: 'Billing' });
+    const outcome = await run;
+    expect(outcome.status).toBe('sent');
+    expect(existsSync(join(dir, 'archive', 'reports', 'monthly-service-review', '2026-10', 'team=billing-3ac8bbca', 'delivery.json'))).toBe(true);
+    expect(existsSync(join(dir, 'archive', 'reports', 'monthly-service-review', '2026-10', 'delivery.json'))).toBe(false);
   });
 });
