@@ -49,8 +49,9 @@ describe('a mapping table is exactly one read-only SELECT', () => {
     expect(existsSync(leak)).toBe(false);
   });
 
-  it('refuses ATTACH, CREATE TABLE and INSTALL httpfs', async () => {
-    for (const sql of ["ATTACH '/tmp/other.duckdb' AS other", 'CREATE TABLE stolen AS SELECT 1 AS x', 'INSTALL httpfs']) {
+  it('refuses ATTACH, CREATE TABLE, INSTALL httpfs, LOAD, SET and PRAGMA', async () => {
+    const statements = ["ATTACH '/tmp/other.duckdb' AS other", 'CREATE TABLE stolen AS SELECT 1 AS x', 'INSTALL httpfs', 'LOAD httpfs', 'SET enable_external_access = true', 'PRAGMA database_list'];
+    for (const sql of statements) {
       const file = withTickets(sql);
 
       expect(await refusal(file), sql).toBe(`${file}: tables.tickets: must be one read-only SELECT (or WITH … SELECT): COPY, ATTACH, CREATE, INSTALL, LOAD, SET, PRAGMA are refused`);
