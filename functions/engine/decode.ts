@@ -347,6 +347,8 @@ export async function detectEncoding(file: string, gzip: boolean, stated?: Encod
   const bom = bomOf(head);
   const utf8 = () => isUtf8Rest(chunks, head);
   if (stated) {
+    // "UTF-16" names no byte order: a byte-order mark tells it.
+    if (stated.startsWith('utf-16') && bom?.encoding.startsWith('utf-16')) stated = bom.encoding;
     if (stated === 'utf-8' && !(await utf8())) throw new DecodeError(await firstInvalidUtf8(file, gzip), ['utf-8'], 'a byte that is not UTF-8');
     await chunks.return?.();
     if (stated === 'gb18030') {

@@ -4,7 +4,7 @@
  * generator's, with Chinese and Russian team names) is re-saved each way and must give the same
  * metrics.json, with no flag; then the edges one at a time.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -161,6 +161,10 @@ describe('encodings one at a time', () => {
       expect(await read()).toEqual([{ name: 'n1', city: 'МОСКВА' }]);
       expect(await read({ encoding: 'gbk', delimiter: '|' })).toEqual([{ name: 'n1', city: '涛咽吕' }]);
       expect(await read({ delimiter: ',' })).toEqual([{ 'name|city': 'n1|МОСКВА' }]);
+      // "UTF-16" names no byte order: the byte-order mark of a big-endian file tells it.
+      const be = join(root, 'be.csv');
+      writeFileSync(be, encodeText('name,city\nn2,北京\n', 'utf-16be'));
+      expect((await conn.runAndReadAll(`${await rawSelect(conn, [be], root, { encoding: 'UTF-16' })}`)).getRowObjectsJS()).toEqual([{ name: 'n2', city: '北京' }]);
       await expect(read({ encoding: 'koi8-r' })).rejects.toThrow('unknown encoding "koi8-r" (known: UTF-8, UTF-16LE, UTF-16BE, GB18030, Windows-1251)');
     } finally {
       await closeReader(conn);
