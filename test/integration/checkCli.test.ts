@@ -17,7 +17,7 @@ function checkCli(...args: string[]) {
 describe('npm run check', () => {
   it('shows what is read and detected, each reject reason with examples, and holds: exit 5, nothing written', () => {
     // Prepare: tickets with one row per reject reason (rows are numbered after the header), and a
-    // good one; one survey; no other table.
+    // good one; one survey, separated by semicolons; no other table.
     const data = writeExports({
       'tickets/dt=2026-10-01/a.csv': csv(
         'ticket_id,created_at,first_response_at,updated_at,contacts_count',
@@ -29,7 +29,7 @@ describe('npm run check', () => {
         't6,2026-10-05T14:03:00Z,,2026-10-06T00:00:00Z,-2', // row 6: out_of_range
         't7,2026-10-05T14:03:00Z,2026-10-04T00:00:00Z,2026-10-06T00:00:00Z,1', // row 7: inconsistent_times
       ),
-      'surveys/s.csv': csv('response_id,survey_type,score,sent_at,updated_at', 'r1,csat,5,2026-10-05T00:00:00Z,2026-10-31T23:00:00Z'),
+      'surveys/s.csv': csv('response_id;survey_type;score;sent_at;updated_at', 'r1;csat;5;2026-10-05T00:00:00Z;2026-10-31T23:00:00Z'),
     });
     const before = readdirSync(data, { recursive: true }).sort();
 
@@ -42,6 +42,8 @@ describe('npm run check', () => {
     expect(r.lines).toContain('  tickets: 1 file: tickets/dt=2026-10-01/a.csv');
     expect(r.lines).toContain('  surveys: 1 file: surveys/s.csv');
     expect(r.lines).toContain('  orders: no files');
+    // what the reader detected, in its own words
+    expect(r.lines).toContain("surveys: 1 file, UTF-8, ';'");
     const examples: [string, string][] = [
       ['  tickets missing_key: 1 row', '    tickets/dt=2026-10-01/a.csv row 2, column ticket_id: (empty)'],
       ['  tickets bad_updated_at: 1 row', '    tickets/dt=2026-10-01/a.csv row 3, column updated_at: "05.10.2026 15:00"'],
