@@ -1,7 +1,9 @@
 /**
  * The report state machine: resolve period -> query (Athena) and data gate [held: wait and query
  * again until the deadline, then one ops notice with the reasons, nothing rendered or sent] ->
- * [ops warning when raw exports of the data failed to import] -> render -> archive and deliver.
+ * [ops warning when raw exports of the data failed to import] -> render -> [burst: ops warning when
+ * recipients do not match the data; each team's or channel's report rendered and delivered, a Map]
+ * -> archive and deliver.
  * Each state has its own retry policy for the errors a retry can cure, with exponential backoff;
  * any error that is left ends in one SNS notice to ops and a failed execution. Mail is sent only
  * by the last state, which runs only after a complete report exists.
