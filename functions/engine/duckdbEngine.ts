@@ -110,10 +110,18 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
     }
     // The tables' files in the data folder (folders, flat files, workbooks); with a mapping, not its sources'.
     const discovered = await discoverTableFiles(dataDir, { shownAs: opts.dataDir, conn, requireSome: !mapping });
-    for (const table of TABLES) {
+    // The tables read from files first (the reader may write temporary copies of them), then the
+    // sandbox of a mapping session, then the mapping's own SELECTs, which DuckDB binds sandboxed.
+    let sandboxed = false;
+    for (const table of [...TABLES.filter((t) => !mapping?.tables[t]), ...TABLES.filter((t) => mapping?.tables[t])]) {
       const mapped = mapping?.tables[table];
       let select: string | null;
       if (mapped) {
+        if (!sandboxed) {
+          const dirs = [dataDir, realpathSync(dataDir), ...(opts.allowedDirectories ?? []).map((d) => resolve(d))];
+          await sandbox(conn, dirs, readerCopies(viewSql, dirs));
+          sandboxed = true;
+        }
         files[table] = sourceFiles;
         const m = await mappedTableSelect(conn, mapping, table, mapped);
         select = m.select;
@@ -128,10 +136,6 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
       if (files[table].length) present.add(table);
       await conn.run(`CREATE VIEW ${table} AS ${select ?? emptySelect(table)}`);
       if (select) viewSql.push(select);
-    }
-    if (mapping) {
-      const dirs = [dataDir, realpathSync(dataDir), ...(opts.allowedDirectories ?? []).map((d) => resolve(d))];
-      await sandbox(conn, dirs, readerCopies(viewSql, dirs));
     }
   } catch (e) {
     // A file DuckDB could not read: one line naming it, not DuckDB's multi-line dump.

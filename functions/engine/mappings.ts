@@ -309,7 +309,8 @@ export async function checkMappingSql(conn: DuckDBConnection, mapping: Mapping):
       if (n['type'] === 'BASE_TABLE') {
         const name = String(n['table_name']);
         const qualified = [n['catalog_name'], n['schema_name'], name].filter((x) => x).join('.');
-        if (qualified !== name || !(sources.has(name.toLowerCase()) || ctes.has(name.toLowerCase()))) {
+        // A name with a dot, slash or colon is a file or URL to DuckDB (a replacement scan), even where a WITH name matches it.
+        if (qualified !== name || /[./\\:]/.test(name) || !(sources.has(name.toLowerCase()) || ctes.has(name.toLowerCase()))) {
           throw new ExportError(`${where}: ${at(n['query_location'])}: reads ${qualified}, which is not a declared source (${[...sources].join(', ')})`);
         }
       }

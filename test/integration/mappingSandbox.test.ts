@@ -81,6 +81,9 @@ describe('a mapping table is exactly one read-only SELECT', () => {
 
     expect(await refusal(byPath)).toBe(`${byPath}: tables.tickets: line 7: reads /etc/passwd, which is not a declared source (calls)`);
     expect(await refusal(bySchema)).toBe(`${bySchema}: tables.tickets: line 8: reads information_schema.tables, which is not a declared source (calls)`);
+    // A WITH name spelled like the path, in another scope, does not make the path a WITH name.
+    const shadow = withTickets('SELECT *\nFROM (WITH "/etc/passwd" AS (SELECT 1 AS x) SELECT * FROM "/etc/passwd") AS a,\n  "/etc/passwd"');
+    expect(await refusal(shadow)).toBe(`${shadow}: tables.tickets: line 7: reads /etc/passwd, which is not a declared source (calls)`);
   });
 
   it('refuses a function outside the portable list, naming file, table, function and line', async () => {
