@@ -6,13 +6,13 @@
 import { shiftPeriod } from '../pipeline/period.js';
 import { reportTitle, type Locale, type ReportDef } from '../pipeline/reportsConfig.js';
 import { changeRoundsToZero, EMPTY, formatChange, formatDate, formatDateRange, formatDateTime, formatDateTimeShort, formatInt, formatMonthYearShort, formatPeriod, formatShare, formatValue } from './format.js';
-import { incompleteReasons } from './incomplete.js';
 import { builtinMessages, lookup, msg, type Messages } from './messages.js';
 import { renderCommentary } from './commentary.js';
 import { CATEGORIES, type Category, type Direction, type IndicatorDeclaration as IndicatorDef } from '../metrics/declare.js';
 import { INDICATORS, tablesOf } from '../metrics/indicators.js';
 import { type IndicatorResult, type MetricsJson, type Status, type TrendPoint } from '../metrics/schema.js';
 import { REJECT_REASONS, type RejectReason, type SegmentKind, TABLES, type TableName } from '../pipeline/contract.js';
+import { incompleteReasons } from './incomplete.js';
 
 export type Tone = 'good' | 'bad' | 'neutral';
 export type Arrow = 'up' | 'down' | 'flat' | 'none';
@@ -139,6 +139,8 @@ export interface CategoryModel {
   notMeasuredText: string | null;
   /** No indicator of the category has data: the section is that one line. */
   collapsed: boolean;
+  /** The first category with cards carries the note on how to read them (the others do not repeat it). */
+  showIntro: boolean;
 }
 
 export interface VerdictModel {
@@ -462,8 +464,11 @@ export function buildReportModel(
       measured,
       notMeasuredText: notMeasuredSentence(inds),
       collapsed: measured.length === 0,
+      showIntro: false,
     };
   }).filter((c) => c.indicators.length > 0);
+  const firstWithCards = categories.find((c) => !c.collapsed);
+  if (firstWithCards) firstWithCards.showIntro = true;
 
   const statusCounts = STATUS_ORDER.map((status) => ({ status, word: t(`status.${status}`), count: list.filter((i) => i.status === status).length }));
   const previousId = shiftPeriod(metrics.period.id, -1);
