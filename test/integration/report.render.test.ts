@@ -75,9 +75,9 @@ const SMALL_EXPECTED: Record<Locale, { section: string; cards: string[]; facts: 
   en: {
     section: 'Accessibility Average speed of answer',
     cards: ['Average speed of answer 37.6 sec At risk', 'Abandonment rate 2.8% Met'],
-    facts: ['Target 30.0 sec', 'Warning level 60.0 sec', 'Previous month 39.2 sec', 'A year ago 54.7 sec', 'Change -1.6 sec', 'Cases (n) 4,435', 'A year ago 5.6%', 'Change -0.5 pp'],
-    rows: ['Logistics & Returns 58.9 sec 945 At risk', 'Billing 30.8 sec 700 At risk', 'Social media 66.4 sec 499 Missed', 'Phone 28.8 sec 2,535 Met', 'Logistics & Returns 4.8% 993 Met', 'Social media 2.0% 509 Met'],
-    summary: ['Accessibility', 'Average speed of answer 37.6 sec 30.0 sec At risk -1.6 sec', 'Abandonment rate 2.8% 5.0% Met -0.5 pp'],
+    facts: ['Target 30.0 sec', 'Warning level 1.0 min', 'Previous month 39.2 sec', 'A year ago 54.7 sec', 'Change −1.6 sec', 'Cases (n) 4,435', 'A year ago 5.6%', 'Change −0.5 pp'],
+    rows: ['Logistics & Returns 58.9 sec 945 At risk', 'Billing 30.8 sec 700 At risk', 'Social media 1.1 min 499 Missed', 'Phone 28.8 sec 2,535 Met', 'Logistics & Returns 4.8% 993 Met', 'Social media 2.0% 509 Met'],
+    summary: ['Accessibility', 'Average speed of answer 37.6 sec 30.0 sec At risk −1.6 sec', 'Abandonment rate 2.8% 5.0% Met −0.5 pp'],
     dataQuality: ['Contacts 61,920 1,920 600 59,400', 'Tickets: no file has the column reopened_count. Shown as no data for that reason: Reopen rate.'],
     appendix: [
       'Durations are in hours, except for indicators whose id ends in _s, which are in seconds.',
@@ -90,18 +90,18 @@ const SMALL_EXPECTED: Record<Locale, { section: string; cards: string[]; facts: 
   'zh-CN': {
     section: '可及性 平均应答时间',
     cards: ['平均应答时间 37.6秒 有风险', '放弃率 2.8% 达标'],
-    facts: ['目标 30.0秒', '预警线 60.0秒', '上月 39.2秒', '去年同月 54.7秒', '变化 -1.6秒', '样本数（n） 4,435', '去年同月 5.6%', '变化 -0.5 个百分点'],
-    rows: ['Logistics & Returns 58.9秒 945 有风险', 'Billing 30.8秒 700 有风险', '社交媒体 66.4秒 499 未达标', '电话 28.8秒 2,535 达标', 'Logistics & Returns 4.8% 993 达标', '社交媒体 2.0% 509 达标'],
-    summary: ['可及性', '平均应答时间 37.6秒 30.0秒 有风险 -1.6秒', '放弃率 2.8% 5.0% 达标 -0.5 个百分点'],
+    facts: ['目标 30.0秒', '预警线 1.0分钟', '上月 39.2秒', '去年同月 54.7秒', '变化 −1.6秒', '样本数（n） 4,435', '去年同月 5.6%', '变化 −0.5 个百分点'],
+    rows: ['Logistics & Returns 58.9秒 945 有风险', 'Billing 30.8秒 700 有风险', '社交媒体 1.1分钟 499 未达标', '电话 28.8秒 2,535 达标', 'Logistics & Returns 4.8% 993 达标', '社交媒体 2.0% 509 达标'],
+    summary: ['可及性', '平均应答时间 37.6秒 30.0秒 有风险 −1.6秒', '放弃率 2.8% 5.0% 达标 −0.5 个百分点'],
     dataQuality: ['联络 61,920 1,920 600 59,400', '工单：所有文件均缺少列 reopened_count。因此以下指标无数据：重开率。'],
     appendix: ['时长以小时计；标识以 _s 结尾的指标以秒计。', '首次响应截止时间（创建时间 + 8 小时）落在本期内的工单。', '本期进入队列且已接通的联络。', '（接通时间 − 进入队列时间）的平均值，单位为秒。', '无人接通的联络所占比例（%）。'],
   },
   ru: {
     section: 'Доступность Среднее время ожидания ответа',
     cards: ['Среднее время ожидания ответа 37,6 с Под угрозой', 'Доля потерянных вызовов 2,8 % Выполнено'],
-    facts: ['Цель 30,0 с', 'Порог предупреждения 60,0 с', 'Предыдущий месяц 39,2 с', 'Год назад 54,7 с', 'Изменение -1,6 с', 'Наблюдений (n) 4 435', 'Год назад 5,6 %', 'Изменение -0,5 п. п.'],
-    rows: ['Logistics & Returns 58,9 с 945 Под угрозой', 'Billing 30,8 с 700 Под угрозой', 'Соцсети 66,4 с 499 Не выполнено', 'Телефон 28,8 с 2 535 Выполнено', 'Logistics & Returns 4,8 % 993 Выполнено', 'Соцсети 2,0 % 509 Выполнено'],
-    summary: ['Доступность', 'Среднее время ожидания ответа 37,6 с 30,0 с Под угрозой -1,6 с', 'Доля потерянных вызовов 2,8 % 5,0 % Выполнено -0,5 п. п.'],
+    facts: ['Цель 30,0 с', 'Порог предупреждения 1,0 мин', 'Предыдущий месяц 39,2 с', 'Год назад 54,7 с', 'Изменение −1,6 с', 'Наблюдений (n) 4 435', 'Год назад 5,6 %', 'Изменение −0,5 п. п.'],
+    rows: ['Logistics & Returns 58,9 с 945 Под угрозой', 'Billing 30,8 с 700 Под угрозой', 'Соцсети 1,1 мин 499 Не выполнено', 'Телефон 28,8 с 2 535 Выполнено', 'Logistics & Returns 4,8 % 993 Выполнено', 'Соцсети 2,0 % 509 Выполнено'],
+    summary: ['Доступность', 'Среднее время ожидания ответа 37,6 с 30,0 с Под угрозой −1,6 с', 'Доля потерянных вызовов 2,8 % 5,0 % Выполнено −0,5 п. п.'],
     dataQuality: ['Контакты 61 920 1 920 600 59 400', 'Обращения: ни в одном файле нет столбца reopened_count. Поэтому без данных: Доля повторно открытых.'],
     appendix: [
       'Длительности — в часах, а у показателей, идентификатор которых оканчивается на _s, — в секундах.',
