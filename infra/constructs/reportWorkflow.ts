@@ -45,7 +45,7 @@ export class ReportWorkflow extends Construct {
         input: sfn.JsonPath.objectAt('$$.Execution.Input'),
         error: sfn.JsonPath.stringAt('$.error.Error'),
         cause: sfn.JsonPath.stringAt('$.error.Cause'),
-        note: 'No e-mail was sent by this run unless the error is DeliveryInDoubtError (a send may have reached some or all recipients: check before re-running) or PartialDeliveryError (sent, but refused for the recipients its cause names; a re-run sends only to them).',
+        note: 'No e-mail was sent by this run unless the error is DeliveryInDoubtError (a send may have reached some or all recipients: check before re-running), PartialDeliveryError (sent, but refused for the recipients its cause names; a re-run sends only to them), or Runtime.ExitError or Sandbox.Timedout of the deliver step (it died or timed out, possibly after the mail left: a re-run stops as DeliveryInDoubtError; check the recipients, then re-run with force if they did not get it).',
       }),
       resultPath: sfn.JsonPath.DISCARD,
     });

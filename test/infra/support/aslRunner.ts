@@ -83,8 +83,24 @@ export function deployedStateMachine(template: { Resources: Resources }): Deploy
   const [logicalId, sm] = all[0]!;
   const definition = JSON.parse(resolve(sm.Properties!['DefinitionString'], template.Resources)) as StateMachineDefinition;
   const resources: Record<string, string> = {};
-  for (const [name, s] of Object.entries(definition.States)) if (s.Type === 'Task') resources[name] = (s as { Resource: string }).Resource;
+  for (const [name, s] of allStates(definition)) if (s.Type === 'Task') resources[name] = s.Resource!;
   return { logicalId, definition, resources };
+}
+
+type AnyState = { Type: string; Resource?: string; Iterator?: Machine; ItemProcessor?: Machine; Branches?: Machine[] };
+type Machine = { States: Record<string, AnyState> };
+
+/** Every state of the definition by name, those nested in Map and Parallel states included. */
+export function allStates(definition: StateMachineDefinition): [string, AnyState][] {
+  const out: [string, AnyState][] = [];
+  const walk = (m: Machine) => {
+    for (const [name, s] of Object.entries(m.States)) {
+      out.push([name, s]);
+      for (const inner of [s.Iterator, s.ItemProcessor, ...(s.Branches ?? [])]) if (inner) walk(inner);
+    }
+  };
+  walk(definition as unknown as Machine);
+  return out;
 }
 
 /** A stand-in for a Task resource: returns the result, or throws (its `name` is the Error). */
@@ -131,7 +147,14 @@ export async function execute(
   sm: DeployedStateMachine,
   input: Json,
   handlers: Record<string, TaskHandler>,
-  opts: { executionName?: string; retryWaitMs?: number } = {},
+  opts: {
+    executionName?: string;
+    retryWaitMs?: number;
+    /** Every Wait state waits this long instead (default: as declared). */
+    waitMs?: number;
+    /** Aborts the execution (e.g. the test's own signal, when the test times out). */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<Execution> {
   const missing = Object.entries(sm.resources).filter(([, r]) => !handlers[r]);
   if (missing.length) throw new Error(`no stand-in for ${missing.map(([s, r]) => `${s} (${r})`).join(', ')}`);
@@ -163,10 +186,13 @@ export async function execute(
   let machine = machines.get(sm);
   if (!machine) machines.set(sm, (machine = new StateMachine(sm.definition)));
   const started = performance.now();
+  const waitTimeOverrides: Record<string, number> = {};
+  if (opts.waitMs !== undefined) for (const [state, s] of allStates(sm.definition)) if (s.Type === 'Wait') waitTimeOverrides[state] = opts.waitMs;
   const run = machine.run(input as never, {
-    overrides: { taskResourceLocalHandlers: local as never, retryIntervalOverrides },
+    overrides: { taskResourceLocalHandlers: local as never, retryIntervalOverrides, waitTimeOverrides },
     context: { Execution: { Id: `arn:aws:states:${REGION}:${ACCOUNT}:execution:${sm.logicalId}:${name}`, Name: name } },
   });
+  opts.signal?.addEventListener('abort', () => run.abort(), { once: true });
   const events: AslEvent[] = [];
   const drained = (async () => {
     for await (const e of run.eventLogs) events.push(e as unknown as AslEvent);
