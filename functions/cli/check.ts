@@ -3,7 +3,7 @@
  *
  * The import and the data gate alone, nothing rendered or written: what would be read (the files
  * of each table), what the reader detected (encoding, separator: its own log lines), what was
- * rejected, by reason, with examples (file, row, column, value), and whether the report would be
+ * rejected, by reason, with examples (file, line, column, value), and whether the report would be
  * held, with every reason. Exit code 0 when the report would pass, 5 when it would be held (the
  * code `npm run report` ends with), 1 on bad input.
  *
@@ -12,7 +12,9 @@
  * (engine/tableSql.ts) over each export file with its name and row number carried along, keeping
  * the first rows of each reason.
  */
+import { createReadStream } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { canonicalSelect } from '../engine/exportReader.js';
@@ -33,6 +35,8 @@ export interface RejectExample {
   file: string | null;
   /** The data row within the file, 1 = the first row after the header; null through a mapping. */
   row: number | null;
+  /** The line of the file the row starts on (CSV files in a single-byte-compatible encoding), else null. */
+  line: number | null;
   /** The record's key (null when the key is what is missing). */
   key: string | null;
   /** The column that broke the rule, and its value as written ('' when empty). */
@@ -110,21 +114,75 @@ export async function rejectExamples(engine: DuckDbEngine, table: TableName, dat
 picked AS (SELECT rec.*, row_number() OVER (PARTITION BY st ORDER BY __file, __row, k) AS __n FROM rec WHERE ${rejected})
 SELECT * FROM picked WHERE __n <= ${perReason} ORDER BY st, __n`;
   const rows = await engine.query(sql, `${table} rejected rows`);
+  const lines = new Map<string, Map<number, number>>();
+  for (const file of new Set(rows.map((r) => r['__file']).filter((f): f is string => typeof f === 'string'))) {
+    lines.set(file, await csvRowLines(resolve(dataDir, file), rows.filter((r) => r['__file'] === file).map((r) => Number(r['__row']))));
+  }
   return rows.map((row) => {
     const reason = STATUS_NAMES[Number(row['st'])] as RejectReason;
+    const file = row['__file'] === null ? null : String(row['__file']);
+    const n = row['__row'] === null ? null : Number(row['__row']);
     return {
       reason,
-      file: row['__file'] === null ? null : String(row['__file']),
-      row: row['__row'] === null ? null : Number(row['__row']),
+      file,
+      row: n,
+      line: file !== null && n !== null ? (lines.get(file)?.get(n) ?? null) : null,
       key: row['k'] === null ? null : String(row['k']),
       ...culprit(table, reason, row),
     };
   });
 }
 
-/** One line per example: `tickets/dt=2026-10-01/a.csv row 7, column created_at: "05.10.2026 14:03"`. */
+/**
+ * The line each of `rows` (data rows, 1 = the first after the header) starts on in a CSV file
+ * (.csv or .csv.gz): records are counted as the reader counts them, a quoted field may span lines,
+ * empty lines are skipped, the header is the first line that is not blank. Empty for a file whose
+ * text is not byte-compatible with ASCII (UTF-16) or that is not CSV: the row number stands alone.
+ */
+export async function csvRowLines(file: string, rows: number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  const lower = file.toLowerCase();
+  if (!rows.length || !(lower.endsWith('.csv') || lower.endsWith('.csv.gz'))) return out;
+  const wanted = new Set(rows);
+  const last = Math.max(...rows);
+  const input = createReadStream(file);
+  const stream = lower.endsWith('.gz') ? input.pipe(createGunzip()) : input;
+  let line = 1;
+  let inQuotes = false;
+  let started = false; // a record has started on this line (or continues on it, inside quotes)
+  let record = -1; // -1 before the header, 0 the header, then data rows
+  let first = true;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (first && (chunk[0] === 0xff || chunk[0] === 0xfe || chunk.subarray(0, 64).includes(0))) return out; // UTF-16
+      first = false;
+      for (const b of chunk) {
+        if (b === 0x0a) {
+          line++;
+          if (!inQuotes) started = false;
+          continue;
+        }
+        if (b === 0x0d) continue;
+        if (b === 0x22) inQuotes = !inQuotes;
+        // A record starts at the first byte of a line outside quotes; the header at the first line with text.
+        if (!started && (record >= 0 || b > 0x20)) {
+          started = true;
+          record++;
+          if (wanted.has(record)) out.set(record, line);
+          if (record >= last) return out;
+        }
+      }
+    }
+  } finally {
+    input.destroy();
+  }
+  return out;
+}
+
+/** One line per example: `tickets/dt=2026-10-01/a.csv line 8 (row 7), column created_at: "05.10.2026 14:03"`. */
 export function describeExample(e: RejectExample): string {
-  const where = e.file !== null ? `${e.file} row ${e.row}` : `key ${e.key === null ? '(none)' : JSON.stringify(e.key)} (through the mapping)`;
+  const at = e.line !== null ? `line ${e.line} (row ${e.row})` : `row ${e.row}`;
+  const where = e.file !== null ? `${e.file} ${at}` : `key ${e.key === null ? '(none)' : JSON.stringify(e.key)} (through the mapping)`;
   return `${where}, column ${e.column}: ${e.value === '' ? '(empty)' : JSON.stringify(e.value)}`;
 }
 

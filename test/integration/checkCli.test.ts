@@ -16,7 +16,7 @@ function checkCli(...args: string[]) {
 
 describe('npm run check', () => {
   it('shows what is read and detected, each reject reason with examples, and holds: exit 5, nothing written', () => {
-    // Prepare: tickets with one row per reject reason (rows are numbered after the header), and a
+    // Prepare: tickets with one row per reject reason (row N is line N + 1: the header is line 1), and a
     // good one; one survey, separated by semicolons; no other table.
     const data = writeExports({
       'tickets/dt=2026-10-01/a.csv': csv(
@@ -45,12 +45,12 @@ describe('npm run check', () => {
     // what the reader detected, in its own words
     expect(r.lines).toContain("surveys: 1 file, UTF-8, ';'");
     const examples: [string, string][] = [
-      ['  tickets missing_key: 1 row', '    tickets/dt=2026-10-01/a.csv row 2, column ticket_id: (empty)'],
-      ['  tickets bad_updated_at: 1 row', '    tickets/dt=2026-10-01/a.csv row 3, column updated_at: "05.10.2026 15:00"'],
-      ['  tickets bad_value: 1 row', '    tickets/dt=2026-10-01/a.csv row 4, column contacts_count: "many"'],
-      ['  tickets missing_required: 1 row', '    tickets/dt=2026-10-01/a.csv row 5, column created_at: (empty)'],
-      ['  tickets out_of_range: 1 row', '    tickets/dt=2026-10-01/a.csv row 6, column contacts_count: "-2"'],
-      ['  tickets inconsistent_times: 1 row', '    tickets/dt=2026-10-01/a.csv row 7, column first_response_at: "2026-10-04T00:00:00Z (before created_at 2026-10-05T14:03:00Z)"'],
+      ['  tickets missing_key: 1 row', '    tickets/dt=2026-10-01/a.csv line 3 (row 2), column ticket_id: (empty)'],
+      ['  tickets bad_updated_at: 1 row', '    tickets/dt=2026-10-01/a.csv line 4 (row 3), column updated_at: "05.10.2026 15:00"'],
+      ['  tickets bad_value: 1 row', '    tickets/dt=2026-10-01/a.csv line 5 (row 4), column contacts_count: "many"'],
+      ['  tickets missing_required: 1 row', '    tickets/dt=2026-10-01/a.csv line 6 (row 5), column created_at: (empty)'],
+      ['  tickets out_of_range: 1 row', '    tickets/dt=2026-10-01/a.csv line 7 (row 6), column contacts_count: "-2"'],
+      ['  tickets inconsistent_times: 1 row', '    tickets/dt=2026-10-01/a.csv line 8 (row 7), column first_response_at: "2026-10-04T00:00:00Z (before created_at 2026-10-05T14:03:00Z)"'],
     ];
     for (const [count, example] of examples) {
       expect(at(count), count).toBeGreaterThan(0);
@@ -71,9 +71,9 @@ describe('npm run check', () => {
     const i = r.lines.indexOf('  complaints bad_updated_at: 8 rows');
     expect(i).toBeGreaterThan(0);
     expect(r.lines.slice(i + 1, i + 4)).toEqual([
-      '    complaints/a.csv row 1, column updated_at: "2026-10-02 10:00"',
-      '    complaints/a.csv row 2, column updated_at: "2026-10-03 10:00"',
-      '    complaints/a.csv row 3, column updated_at: "2026-10-04 10:00"',
+      '    complaints/a.csv line 2 (row 1), column updated_at: "2026-10-02 10:00"',
+      '    complaints/a.csv line 3 (row 2), column updated_at: "2026-10-03 10:00"',
+      '    complaints/a.csv line 4 (row 3), column updated_at: "2026-10-04 10:00"',
     ]);
     expect(r.lines[i + 4]).not.toMatch(/row 4/);
   });
