@@ -12,6 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { runMetricsJob } from '../../functions/cli/runMetrics.js';
 import { describeEngines } from '../support/engines.js';
 
+/** On Trino each run loads the exports into a schema of its own first: slow on a busy machine. */
+const LOAD_TIMEOUT_MS = 180_000;
+
 describeEngines('worked foreign exports (examples/)', (engine) => {
   it('Russian CRM (Windows-1251, ";", dd.MM.yyyy HH:mm in Moscow, decimal commas, Да/Нет): November 2026', async () => {
     const { metrics } = await runMetricsJob({
@@ -54,7 +57,7 @@ describeEngines('worked foreign exports (examples/)', (engine) => {
     expect(metrics.dataQuality.orders).toMatchObject({ rowsRead: 4, rejected: {}, recordsUsed: 4 });
     // The newest version is Т-1004's, 01.12.2026 03:30 in Moscow.
     expect(metrics.dataQuality.tickets.newestUpdatedAt).toBe('2026-12-01T00:30:00.000Z');
-  });
+  }, LOAD_TIMEOUT_MS);
 
   it('Chinese CRM (GB18030, yyyy/MM/dd HH:mm and yyyy/M/d H:mm:ss in Shanghai, 是/否): November 2026', async () => {
     const { metrics } = await runMetricsJob({
@@ -92,7 +95,7 @@ describeEngines('worked foreign exports (examples/)', (engine) => {
     expect(metrics.segments.channel['在线客服']!['ticket_volume']!.value).toBe(1);
     expect(metrics.dataQuality.tickets).toMatchObject({ rowsRead: 5, rejected: {}, recordsUsed: 5 });
     expect(metrics.dataQuality.surveys).toMatchObject({ rowsRead: 5, rejected: {}, recordsUsed: 5 });
-  });
+  }, LOAD_TIMEOUT_MS);
 });
 
 describe('the worked exports without encoding and delimiter in their mappings', () => {
