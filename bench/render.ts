@@ -10,7 +10,8 @@
  *      (functions/cli/bursts.ts: derived from the one metrics.json, rendered in one browser,
  *      written with metrics.json and run.json): seconds per PDF (goal < 0.4 s on 2 cores) and
  *      the peak memory of this process and Chromium together (goal < 1.5 GiB), sampled every
- *      50 ms as the proportional set size (PSS) of the process tree.
+ *      50 ms as the proportional set size (PSS) of the process tree, and the CPU time the tree
+ *      spent per PDF (which, unlike wall time, a busy machine does not inflate much).
  * Browser start-up is printed separately: a Lambda pays it once per container, not per report.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -43,7 +44,11 @@ async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - t, r];
 }
 
-/** PSS (else RSS) in bytes of this process and all its descendants (Chromium and its renderers), from /proc. */
+/** CPU seconds (user + system) each process of the tree has used so far, by pid (the latest sample of each). */
+const cpuSeen = new Map<number, number>();
+const TICKS = 100; // USER_HZ on Linux
+
+/** PSS (else RSS) in bytes of this process and all its descendants (Chromium and its renderers), from /proc; records their CPU time. */
 function treeMemory(): number {
   const parent = new Map<number, number>();
   for (const d of readdirSync('/proc')) {
@@ -62,6 +67,13 @@ function treeMemory(): number {
   }
   let bytes = 0;
   for (const pid of tree) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpuSeen.set(pid, (Number(f[11]) + Number(f[12])) / TICKS);
+    } catch {
+      // gone
+    }
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
       const kb = /^Pss:\s+(\d+) kB/m.exec(rollup) ?? /^Rss:\s+(\d+) kB/m.exec(rollup);
@@ -131,6 +143,8 @@ const company = withTeams(metrics, opts.teams);
 const bursting: ReportDef = { ...report, burst: { by: 'team', recipients: {}, fallback: ['ops@example.com'] } };
 const out = mkdtempSync(join(tmpdir(), 'bench-burst-'));
 let peak = treeMemory();
+const cpuBefore = new Map(cpuSeen);
+const ownCpuBefore = process.cpuUsage();
 const sampler = setInterval(() => {
   peak = Math.max(peak, treeMemory());
 }, 50);
@@ -139,8 +153,14 @@ try {
   clearInterval(sampler);
   peak = Math.max(peak, treeMemory());
   const perPdf = burstMs / 1000 / written.length;
+  let cpu = 0;
+  for (const [pid, sec] of cpuSeen) cpu += sec - (cpuBefore.get(pid) ?? 0);
+  const cpuPerPdf = cpu / written.length;
+  const own = process.cpuUsage(ownCpuBefore);
+  const ownPerPdf = (own.user + own.system) / 1e6 / written.length;
   lines.push(
     `burst: ${written.length} per-team PDFs, one browser (${opts.concurrency ?? availableParallelism()} pages at once)  ${(burstMs / 1000).toFixed(1)} s, ${perPdf.toFixed(2)} s per PDF   (goal < 0.40: ${perPdf < 0.4 ? 'met' : 'NOT met'})`,
+    `  CPU time per PDF, this process + Chromium   ${cpuPerPdf.toFixed(2)} s, of which this process (model, HTML, files) ${ownPerPdf.toFixed(2)} s   (on an idle machine the wall time per PDF is about this divided by the cores in use: ${(cpuPerPdf / Math.min(cpus().length, opts.concurrency ?? availableParallelism())).toFixed(2)} s)`,
     `  peak memory, this process + Chromium   ${mib(peak)}   (goal < 1536 MiB: ${peak < 1.5 * 2 ** 30 ? 'met' : 'NOT met'})`,
   );
 } finally {
