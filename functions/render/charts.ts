@@ -14,7 +14,7 @@ export function escapeXml(s: string): string {
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
-type ChartInd = Pick<IndicatorModel, 'id' | 'name' | 'unit' | 'trend' | 'target' | 'warn' | 'status'>;
+type ChartInd = Pick<IndicatorModel, 'id' | 'name' | 'unit' | 'direction' | 'trend' | 'target' | 'warn' | 'status'>;
 
 /** Whether an indicator's values can never be negative (every unit but `points`: NPS and SERVQUAL gaps). */
 function nonNegative(ind: Pick<IndicatorModel, 'unit'>): boolean {
@@ -153,16 +153,26 @@ export function trendChartSvg(ind: ChartInd, opts: TrendChartOptions): string {
   });
   const xs = periods.map((p) => x(p)!);
   const half = x.step() / 2;
-  const refLine = (levels: (number | null)[], cls: string, text: string) => {
+  // Each label beside the level in force last; two labels closer than a line of text are set apart.
+  const lastOf = (levels: (number | null)[]) => [...levels].reverse().find((v): v is number => v !== null);
+  const [tLast, wLast] = [lastOf(targets), lastOf(warns)];
+  let tY = tLast === undefined ? 0 : y(sc(tLast));
+  let wY = wLast === undefined ? 0 : y(sc(wLast));
+  const gap = 8;
+  if (tLast !== undefined && wLast !== undefined && Math.abs(tY - wY) < gap) {
+    const mid = (tY + wY) / 2;
+    // Keep their order; at one height the target goes on the better side (above when higher is better).
+    const targetAbove = tY !== wY ? tY < wY : ind.direction !== 'lower';
+    [tY, wY] = targetAbove ? [mid - gap / 2, mid + gap / 2] : [mid + gap / 2, mid - gap / 2];
+  }
+  const refLine = (levels: (number | null)[], cls: string, text: string, labelY: number) => {
     const d = stepPath(levels.map((v) => (v === null ? null : sc(v))), xs, half, m.left, w - m.right, y);
     if (!d) return;
     parts.push(`<path class="${cls}" fill="none" d="${d}"/>`);
-    // The label beside the level in force last.
-    const lastLevel = [...levels].reverse().find((v): v is number => v !== null)!;
-    parts.push(`<text class="ref-label ${cls}-label" x="${w - m.right + 3}" y="${r1(y(sc(lastLevel)))}" dy="0.32em">${escapeXml(text)}</text>`);
+    parts.push(`<text class="ref-label ${cls}-label" x="${w - m.right + 3}" y="${r1(labelY)}" dy="0.32em">${escapeXml(text)}</text>`);
   };
-  refLine(warns, 'warn-line', opts.warnLabel);
-  refLine(targets, 'target-line', opts.targetLabel);
+  refLine(warns, 'warn-line', opts.warnLabel, wY);
+  refLine(targets, 'target-line', opts.targetLabel, tY);
   const pts = ind.trend.map((p) => ({ p: p.period, v: p.value === null ? null : sc(p.value), low: 'lowSample' in p ? Boolean((p as { lowSample?: boolean }).lowSample) : false }));
   const path = line<{ p: string; v: number | null }>()
     .defined((d) => d.v !== null)

@@ -85,6 +85,23 @@ describe('trendChartSvg: target and warn levels month by month', () => {
   });
 });
 
+describe('trendChartSvg: level labels', () => {
+  it('sets the target and warning labels apart when their levels are closer than a line of text', () => {
+    // CSAT 90 %, target 85, warn 84.5: 84.5 … 90 padded by 0.44 to 84.06 … 90.44, nice (step 2):
+    // 84 … 92. y = 122 − (v − 84) / 8 × 112: 85 -> 108, 84.5 -> 115, 7 px apart (less than 8):
+    // both moved 4 px from their middle 111.5, the target above.
+    const i = ind('csat_pct', '%', eleven(90, 90), { target: eleven(85, 85), warn: eleven(84.5, 84.5) });
+
+    const svg = chart(i);
+
+    expect(svg).toContain('<text class="ref-label target-line-label" x="289" y="107.5" dy="0.32em">Target</text>');
+    expect(svg).toContain('<text class="ref-label warn-line-label" x="289" y="115.5" dy="0.32em">Warning</text>');
+    // The lines themselves stay at their levels.
+    expect(attr(svg, 'target-line', 'd')).toBe('M44 108H286');
+    expect(attr(svg, 'warn-line', 'd')).toBe('M44 115H286');
+  });
+});
+
 describe('trendChartSvg: value axes', () => {
   it('does not run below zero for a duration, whatever the padding', () => {
     // The call-centre export: first response 0.0189, 0.0185, 0.0192 h (about 1.1 min) in the last
