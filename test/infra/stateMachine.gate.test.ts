@@ -10,6 +10,7 @@
  * interpreter's Wait state really waits what the verdict asked for; the settings as configured
  * (hours) are the handler's unit test (gateHandler.test.ts).
  */
+import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gateVerdict } from '../../functions/handlers/query.js';
 import { synthStack } from './support/synth.js';
@@ -136,5 +137,19 @@ describe('the data gate in the deployed state machine', () => {
     expect(x.error).toBe('ReportHeld');
     expect(callsOf(x, 'NotifyReportHeld')).toHaveLength(4); // 1 + 3 retries
     expect(callsOf(x, 'ArchiveAndDeliver')).toEqual([]);
+  });
+});
+
+describe('the data gate in the deployed stack', () => {
+  it("tells the query function a source mapping's tables (the only ones the gate judges), and only with a mapping", () => {
+    const mapped = synthStack({ mappingFile: 'mappings/olist.yaml' }).template;
+    const plain = synthStack().template;
+    const queryEnv = (t: typeof plain) =>
+      Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Handler: Match.anyValue(), Environment: { Variables: { ATHENA_WORKGROUP: Match.anyValue() } } } })).map(
+        (r) => (r as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables,
+      );
+    // config/mappings/olist.yaml maps orders and surveys
+    expect(queryEnv(mapped).map((v) => v['MAPPED_TABLES'])).toEqual(['orders,surveys']);
+    expect(queryEnv(plain).map((v) => v['MAPPED_TABLES'])).toEqual([undefined]);
   });
 });
