@@ -203,6 +203,16 @@ describe('month labels', () => {
     expect(svg).toMatch(/class="tick tick-month[^"]*"[^>]* style="font-size:(6\.5|7)px"/);
   });
 
+  it('turns the labels when even the smallest size does not fit, and makes room under the axis', () => {
+    const svg = chart(ind('csat_pct', '%', eleven(90, 90)), 'ru', 200);
+
+    // 200 px wide: gaps of (200 − 96) / 11 = 9.45 px, less than any Russian month at 6.5 px. Turned
+    // at 7 px, the widest ("нояб.", 4 letters of 0.56 em and a dot of 0.28 em, bold 6 % wider:
+    // 18.70 px) needs 8 + 18.70 × 0.72 = 21.5 -> 22 px under the axis: the axis at 140 − 22 = 118.
+    expect(svg.match(/class="tick tick-month[^"]*"[^>]* transform="rotate\(-45 /g)).toHaveLength(12);
+    expect(svg).toContain('<line class="axis" x1="44" x2="156" y1="118" y2="118"/>');
+  });
+
   it('keeps the usual size in English, where the labels fit', () => {
     const svg = chart(ind('csat_pct', '%', eleven(90, 90)), 'en', 310);
 
