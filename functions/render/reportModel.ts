@@ -601,8 +601,9 @@ export function buildReportModel(
       met: count('met'),
       judged,
       count: judged,
-      better: list.filter((i) => i.change.tone === 'good').length,
-      worse: list.filter((i) => i.change.tone === 'bad').length,
+      changes: list.some((i) => i.change.arrow !== 'none')
+        ? t('verdict.changes', { better: list.filter((i) => i.change.tone === 'good').length, worse: list.filter((i) => i.change.tone === 'bad').length })
+        : t('verdict.noChanges'),
     }),
     tone: count('missed') > 0 ? 'bad' : count('at_risk') > 0 ? 'warn' : judged > 0 ? 'good' : 'neutral',
   };

@@ -711,6 +711,14 @@ describe('buildReportModel: the executive first page', () => {
     expect(model.attentionMoreText).toBe('1 more indicator missed its target: First response within SLA.');
   });
 
+  it('says when there is no previous month to compare with', () => {
+    const first = { csat_pct: indicator('csat_pct', { value: 80, n: 400, status: 'missed', lowSample: false, target: 85, warn: 82 }) };
+
+    const verdict = buildReportModel(metricsDocument(first), reportOf(['csat_pct']), 'en').verdict;
+
+    expect(verdict.text).toBe('October 2026: 1 of 1 indicator missed its target, 0 at risk, 0 met; there is no previous month to compare with.');
+  });
+
   it('says so when every indicator with a target met it', () => {
     const verdict = buildReportModel(metricsDocument({ first_response_median_h: month.first_response_median_h }), reportOf(['first_response_median_h']), 'en').verdict;
 
