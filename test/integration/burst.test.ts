@@ -218,4 +218,20 @@ describe('npm run deliver with a burst by team', () => {
     expect(third.code).toBe(0);
     expect(smtp.messages).toHaveLength(0);
   }, 120_000);
+
+  it("delivers one team's files given by --pdf and --metrics to that team's recipients only", async () => {
+    // Prepare
+    const pdf = join(out, PDF_OF['售后服务']!);
+    smtp.messages.length = 0;
+    const quiet = [vi.spyOn(console, 'log').mockImplementation(() => {}), vi.spyOn(console, 'error').mockImplementation(() => {})];
+    try {
+      // Act
+      const code = await deliverCli(['--pdf', pdf, '--metrics', pdf.replace(/\.pdf$/, '.metrics.json'), '--archive', join(work, 'archive-one'), '--smtp', smtp.url, '--config', cfg]);
+      // Assess
+      expect(code).toBe(0);
+      expect(await inbox(smtp.messages)).toEqual({ 'cn-lead@example.com': [PDF_OF['售后服务']!], 'cn-deputy@example.com': [PDF_OF['售后服务']!] });
+    } finally {
+      quiet.forEach((q) => q.mockRestore());
+    }
+  }, 60_000);
 });
