@@ -1,9 +1,9 @@
 /**
  * npm run preview -- [--metrics FILE] [--report ID] [--locale L] [--templates DIR]
- *                    [--targets FILE] [--reports FILE] [--port N]
+ *                    [--targets FILE] [--reports FILE] [--commentary DIR] [--port N]
  *
  * Serves the report as HTML on localhost and reloads the page (server-sent events) when a
- * template, locale file, target, report definition or the metrics file changes. Targets are
+ * template, locale file, target, report definition, commentary file or the metrics file changes. Targets are
  * re-applied to the metrics in memory (status, target, warn, low sample of every indicator and
  * team/channel figure, by `applyTargets` of functions/metrics/status.ts), so an analyst sees a
  * new target at once; SLA thresholds change the values themselves and need `npm run report`.
@@ -22,6 +22,7 @@ import { findReport, LOCALES, type Locale, type ReportDef } from '../pipeline/re
 import { escapeXml } from '../render/charts.js';
 import { BUILTIN_LOCALES_DIR, loadMessages, localeDirsFor } from '../render/messages.js';
 import { buildReportModel, renderHtml, renderReport, templatesDirFor } from '../render/renderReport.js';
+import { commentaryDirFor, readCommentary } from '../render/commentary.js';
 import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
 import { applyTargets } from '../metrics/status.js';
 import { loadReports, loadTargets } from '../metrics/config.js';
@@ -33,6 +34,8 @@ export interface PreviewOptions {
   targets?: string;
   locale?: Locale;
   templates?: string;
+  /** Folder of the managers' commentary files (default: config/commentary when it exists); watched too. */
+  commentary?: string;
   port?: number;
   host?: string;
   log?: (line: string) => void;
@@ -93,7 +96,8 @@ export async function startPreview(o: PreviewOptions = {}): Promise<PreviewServe
   const templatesDir = (r: ReportDef) => (o.templates ? resolve(o.templates) : templatesDirFor(r));
 
   let page = '';
-  let state: { metrics: MetricsJson; report: ReportDef } | undefined;
+  let state: { metrics: MetricsJson; report: ReportDef; commentary: string | null } | undefined;
+  const commentaryDir = commentaryDirFor(o.commentary);
   let buildNo = 0;
   const build = () => {
     buildNo++;
@@ -103,8 +107,9 @@ export async function startPreview(o: PreviewOptions = {}): Promise<PreviewServe
       const metrics = existsSync(targetsFile) ? applyTargets(raw, loadTargets(targetsFile)) : raw;
       const locale = o.locale ?? report.locale;
       const dir = templatesDir(report);
-      const html = renderHtml(buildReportModel(metrics, report, locale, loadMessages(locale, dir)), dir);
-      state = { metrics, report };
+      const commentary = commentaryDir ? readCommentary(commentaryDir, report.id, metrics.period.id, locale) : null;
+      const html = renderHtml(buildReportModel(metrics, report, locale, loadMessages(locale, dir), { commentary }), dir);
+      state = { metrics, report, commentary };
       page = inject(html, `${SCREEN_CSS}${reloadScript(buildNo)}`);
     } catch (e) {
       page = errorPage((e as Error).message, buildNo);
@@ -125,8 +130,8 @@ export async function startPreview(o: PreviewOptions = {}): Promise<PreviewServe
       clients.add(res);
       req.on('close', () => clients.delete(res));
     } else if (url.pathname === '/report.pdf' && state) {
-      const { metrics, report } = state;
-      renderReport({ metrics, report, locale: o.locale, templatesDir: templatesDir(report) })
+      const { metrics, report, commentary } = state;
+      renderReport({ metrics, report, locale: o.locale, templatesDir: templatesDir(report), commentary })
         .then(({ pdf }) => {
           res.writeHead(200, { 'content-type': 'application/pdf' });
           res.end(pdf);
@@ -140,7 +145,7 @@ export async function startPreview(o: PreviewOptions = {}): Promise<PreviewServe
     }
   });
 
-  const watched = [templatesDir(initialReport), BUILTIN_LOCALES_DIR, ...localeDirsFor(templatesDir(initialReport)), targetsFile, reportsFile, metricsFile];
+  const watched = [templatesDir(initialReport), BUILTIN_LOCALES_DIR, ...localeDirsFor(templatesDir(initialReport)), targetsFile, reportsFile, metricsFile, ...(commentaryDir ? [commentaryDir] : [])];
   const watcher = watch(watched, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
   let timer: NodeJS.Timeout | undefined;
   watcher.on('all', (event, path) => {
@@ -175,6 +180,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     .option('--targets <file>', 'targets file', 'config/targets.yaml')
     .addOption(new Option('--locale <locale>', "language (default: the report's)").choices([...LOCALES]))
     .option('--templates <dir>', 'templates folder (default: templates/<report.template>)')
+    .option('--commentary <dir>', "managers' commentary, <dir>/<reportId>/<period>.<locale>.md (default: config/commentary, if it exists)")
     .option('--port <n>', 'port', (v) => Number(v), 4173)
     .parse(process.argv)
     .opts<PreviewOptions>();

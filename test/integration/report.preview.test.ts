@@ -1,5 +1,5 @@
 /** npm run preview in real headless Chromium: change a template, a target, break a template. */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
@@ -11,6 +11,7 @@ import { copyTemplates } from '../support/templatesCopy.js';
 const templates = copyTemplates();
 const dir = mkdtempSync(join(tmpdir(), 'preview-'));
 const targets = join(dir, 'targets.yaml');
+const commentary = join(dir, 'commentary');
 let server: PreviewServer;
 let browser: Browser;
 let page: Page;
@@ -26,7 +27,8 @@ const waitForText = (text: string) => page.waitForFunction((t) => document.body.
 
 beforeAll(async () => {
   copyFileSync('config/targets.yaml', targets);
-  server = await startPreview({ port: 0, templates: templates.dir, targets, metrics: 'test/fixtures/metrics.sample.json' });
+  mkdirSync(commentary);
+  server = await startPreview({ port: 0, templates: templates.dir, targets, metrics: 'test/fixtures/metrics.sample.json', commentary });
   browser = await launchBrowser();
   page = await browser.newPage();
   await page.goto(server.url, { waitUntil: 'load' });
@@ -42,6 +44,14 @@ describe('npm run preview', () => {
   it('serves the report as HTML', async () => {
     expect(await page.title()).toMatch(/Monthly customer service review/);
     expect(await bodyText()).toContain('Executive summary');
+  });
+
+  it('shows the manager\'s commentary on the first page as soon as its file is written', async () => {
+    mkdirSync(join(commentary, 'monthly-service-review'));
+    writeFileSync(join(commentary, 'monthly-service-review', '2026-10.en.md'), 'CSAT fell because **billing** changed its IVR.');
+
+    await waitForText('CSAT fell because billing changed its IVR.');
+    expect(await page.evaluate(() => document.querySelector('.cover .commentary strong')?.textContent)).toBe('billing');
   });
 
   it('reloads the page when a template changes', async () => {
