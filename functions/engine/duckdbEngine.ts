@@ -88,7 +88,9 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
   const present = new Set<TableName>();
   const columns = new Map<TableName, ReadonlySet<string>>();
   const sourceFiles: string[] = [];
-  const log = opts.log ?? (() => undefined);
+  // How each table's files were read: printed once every table is open (an error is then the only line).
+  const read: string[] = [];
+  const log = (line: string) => read.push(line);
   /** The SQL of the views over export files (for the sandbox: which files they read). */
   const viewSql: string[] = [];
   try {
@@ -144,6 +146,7 @@ export async function openDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckD
     await closeReader(conn);
     throw fault;
   }
+  for (const line of read) opts.log?.(line);
   const allFiles = [...new Set([...sourceFiles, ...Object.values(files).flat()])];
   // One connection runs one statement at a time: queue concurrent callers.
   let queue: Promise<unknown> = Promise.resolve();
