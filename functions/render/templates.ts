@@ -568,7 +568,7 @@ export function templateSamples(dir: string, report?: ReportDef): TemplateSample
 
 /**
  * Throws a TemplateError listing every problem of a templates folder found by checkTemplatesStrict
- * (`npm run report` calls it before reading any data). About half a second for the default folder.
+ * (`npm run report` calls it before reading any data): about a second for the default folder.
  */
 export function assertTemplatesStrict(dir: string, report?: ReportDef): void {
   // Each problem names its file by its path from the working directory.
