@@ -4,6 +4,7 @@
  * generator's, with Chinese and Russian team names) is re-saved each way and must give the same
  * metrics.json, with no flag; then the edges one at a time.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +140,23 @@ describe('encodings one at a time', () => {
       message:
         'complaints/dt=2026-10-01/bad.csv: cannot decode the text: no encoding fits: the first byte that is not UTF-8 is at byte offset 46 (tried UTF-8, GB18030, Windows-1251); save it as UTF-8, or state its encoding in a source mapping',
     });
+  });
+
+  it('the CLI prints how each table was read; an undecodable file is its only error line, exit code 1', () => {
+    const tickets = encodeText('ticket_id;team;created_at;updated_at\r\nt1;客服一组;2026-10-05T10:00:00Z;2026-10-05T10:00:00Z\r\n', 'gb18030');
+    const bad = Buffer.concat([Buffer.from(`${H}\nc1,`), Buffer.from([0x98, 0x20]), Buffer.from('x,2026-10-01,2026-10-01\n')]);
+    const cli = (data: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'functions/cli/metrics.ts', '--data', data, '--period', '2026-10', '--timezone', 'UTC', '--out', mkdtempSync(join(tmpdir(), 'enc-cli-')), '--allow-incomplete'], { encoding: 'utf8' });
+
+    const good = cli(writeExports({ 'tickets/a.csv': tickets }));
+    const failed = cli(writeExports({ 'tickets/a.csv': tickets, 'complaints/bad.csv': bad }));
+
+    expect(good.status).toBe(0);
+    expect(good.stderr.split('\n')).toContain("tickets: 1 file, GB18030, ';'");
+    expect(failed.status).toBe(1);
+    expect(failed.stderr.trim().split('\n')).toEqual([
+      'error: complaints/bad.csv: cannot decode the text: no encoding fits: the first byte that is not UTF-8 is at byte offset 46 (tried UTF-8, GB18030, Windows-1251); save it as UTF-8, or state its encoding in a source mapping',
+    ]);
   });
 
   it('a UTF-8 file with a broken byte is named as damaged UTF-8, not read as another encoding', async () => {
