@@ -93,6 +93,7 @@ export function judgeGate(metrics: MetricsJson, report: Pick<ReportDef, 'indicat
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const hours = (h: number) => (h >= 48 ? `${(h / 24).toFixed(1)} days` : `${h.toFixed(1)} h`);
 
 /** One line of English for the console and the ops notice: the table, what is wrong, the figures. */
@@ -127,7 +128,7 @@ export function gateSummary(metrics: MetricsJson, gate: GateResult): string[] {
     const verdict = !needed ? 'not judged (not read by this report, or not in the mapping)' : mine.length ? `HELD (${mine.join(', ')})` : 'ok';
     const facts = !q.present
       ? 'no files'
-      : `${q.rowsRead} rows read, ${rejectedRows(q)} rejected${q.rowsRead ? ` (${pct(rejectedRows(q) / q.rowsRead)})` : ''}, ${q.recordsUsed} records used, newest ${q.newestUpdatedAt ?? 'none'}`;
+      : `${plural(q.rowsRead, 'row')} read, ${rejectedRows(q)} rejected${q.rowsRead ? ` (${pct(rejectedRows(q) / q.rowsRead)})` : ''}, ${plural(q.recordsUsed, 'record')} used, newest ${q.newestUpdatedAt ?? 'none'}`;
     return `  ${t.padEnd(width)}  ${facts}: ${verdict}`;
   });
   if (!gate.held) return [...lines, `gate: passed for ${metrics.reportId} ${metrics.period.id}`];

@@ -152,7 +152,7 @@ describe('npm run report with held data', () => {
     expect(r.stdout).toBe('');
     const lines = r.stderr.split('\n');
     expect(lines).toContain('  complaints  no files: HELD (table_missing)');
-    expect(lines).toContain('  tickets     1 rows read, 0 rejected (0.0 %), 1 records used, newest 2026-10-31T23:00:00.000Z: not judged (not read by this report, or not in the mapping)');
+    expect(lines).toContain('  tickets     1 row read, 0 rejected (0.0 %), 1 record used, newest 2026-10-31T23:00:00.000Z: not judged (not read by this report, or not in the mapping)');
     expect(lines).toContain('gate: complaints-review 2026-10 HELD, 1 reason:');
     expect(lines).toContain("  - complaints: no export files (the report's indicators read this table)");
     expect(lines.filter((l) => l.startsWith('error: '))).toEqual([
