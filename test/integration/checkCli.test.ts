@@ -78,6 +78,20 @@ describe('npm run check', () => {
     expect(r.lines[i + 4]).not.toMatch(/row 4/);
   });
 
+  it('names the record by its key when the table is read through a source mapping', () => {
+    // Prepare: a foreign export of complaints, mapped; its second record has a date in a foreign format.
+    const data = writeExports({
+      'crm/complaints.csv': csv('id,opened,changed', 'k1,2026-10-02T00:00:00Z,2026-10-31T22:00:00Z', 'k2,2026-10-03T00:00:00Z,03.10.2026'),
+      'mapping.yaml': ['sources:', '  raw: crm/complaints.csv', 'tables:', '  complaints: |', '    SELECT id AS complaint_id, opened AS opened_at, changed AS updated_at FROM raw', ''].join('\n'),
+    });
+    // Act
+    const r = checkCli('--data', data, '--mapping', join(data, 'mapping.yaml'), '--period', '2026-10', '--timezone', 'UTC');
+    // Assess
+    const i = r.lines.indexOf('  complaints bad_updated_at: 1 row');
+    expect(i, r.lines.join('\n') + r.stderr).toBeGreaterThan(0);
+    expect(r.lines[i + 1]).toBe('    key "k2" (through the mapping), column updated_at: "03.10.2026"');
+  });
+
   it.skipIf(!existsSync(join('..', 'shared', 'datasets')))('exits 0 when the report would pass', () => {
     // The README's own example: a source mapping maps three tables; the gate judges those.
     const r = checkCli('--data', join('..', 'shared', 'datasets', 'call-center'), '--mapping', 'config/mappings/call-center.yaml', '--period', '2021-03', '--timezone', 'UTC');
