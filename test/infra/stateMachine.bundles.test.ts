@@ -1,6 +1,7 @@
 /**
  * The report state machine executed on the code `cdk deploy` would upload: the template is
- * synthesized with bundling (cdk synth into a temporary cdk.out), the DefinitionString
+ * synthesized with bundling (cdk synth into a temporary cdk.out; every bundle must fit Lambda's
+ * 250 MB unzipped limit, sizes printed), the DefinitionString
  * CloudFormation would deploy runs in a real ASL interpreter (aws-local-stepfunctions, see
  * support/aslRunner.ts), and each Lambda Task runs the bundle of its function from cdk.out in a
  * child process (support/lambdaProcess.ts: read-only code folder, the template's Environment,
@@ -256,7 +257,32 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Lambda's quota for a function's unzipped deployment package (code plus layers). */
+const LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024;
+
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    total += e.isDirectory() ? folderBytes(p) : e.isFile() ? statSync(p).size : 0;
+  }
+  return total;
+}
+
 describe('the deployed definition on the bundles of cdk.out', () => {
+  it("holds every function bundle within Lambda's 250 MB unzipped limit (sizes printed)", () => {
+    // The same synth as `npm run synth`, bundles included (DuckDB and Chromium copied in).
+    const sizes = Object.values(stack.functions).map((f) => ({ id: f.logicalId, layers: stack.template.Resources[f.logicalId]!.Properties!['Layers'], mb: folderBytes(f.assetDir) / 1024 / 1024 }));
+    process.stdout.write(`function bundles (unzipped): ${sizes.map((s) => `${s.id.replace(/[0-9A-F]{8}$/, '')} ${s.mb.toFixed(1)} MB`).join(', ')}\n`);
+    // The five functions of the stack (the bucket-notification helper of CDK is inline code).
+    expect(sizes.map((s) => s.id.replace(/Function[0-9A-F]{8}$/, '')).sort()).toEqual(['Deliver', 'Ingest', 'Query', 'Render', 'ResolvePeriod']);
+    for (const s of sizes) {
+      expect(s.layers, `${s.id} has no layers`).toBeUndefined();
+      expect(s.mb * 1024 * 1024, `${s.id}: ${s.mb.toFixed(1)} MB`).toBeLessThan(LAMBDA_UNZIPPED_LIMIT);
+      expect(s.mb, `${s.id} holds a real bundle`).toBeGreaterThan(1);
+    }
+  });
+
   it('maps every Task to a bundled function (handler file in its read-only asset) or to the SNS publish', () => {
     const lambdaTasks = Object.entries(sm.resources).filter(([, r]) => r !== SNS_PUBLISH);
     expect([...new Set(lambdaTasks.map(([, r]) => r.split(':').pop()))].sort()).toEqual([FN.resolvePeriod, FN.query, FN.render, FN.deliver].sort());
