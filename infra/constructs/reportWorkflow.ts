@@ -110,6 +110,8 @@ export class ReportWorkflow extends Construct {
     const deliverBurst = step('DeliverBurst', props.deliver, deliverRetries, undefined, notifyBurstFailed);
     const bursts = new sfn.Map(this, 'Bursts', { itemsPath: '$.bursts', maxConcurrency: 4, resultPath: sfn.JsonPath.DISCARD });
     bursts.itemProcessor(renderBurst.next(deliverBurst));
+    // The Map itself failing (not a burst: those are caught inside) is the run's failure, told to ops.
+    bursts.addCatch(onError, { errors: ['States.ALL'], resultPath: '$.error' });
     const burstsListed = new sfn.Choice(this, 'BurstsListed').when(sfn.Condition.isPresent('$.bursts[0]'), bursts).otherwise(deliver);
     bursts.next(deliver);
     // A team or channel of the data nobody owns (its report went to burst.fallback), or an owner
