@@ -7,7 +7,7 @@
  *   1. a byte-order mark decides (UTF-8, UTF-16LE, UTF-16BE); so does UTF-16's pattern of zero bytes;
  *   2. a file that is valid UTF-8 from end to end is UTF-8;
  *   3. a file that is mostly valid UTF-8 with a few broken sequences is a damaged UTF-8 file: an error;
- *   4. otherwise GB18030 and Windows-1251 are both decoded and scored: GB18030 must be well formed
+ *   4. otherwise GB18030 and Windows-1251 are both decoded (the first 4 MiB) and scored: GB18030 must be well formed
  *      and scores by its share of common characters (GB2312 level 1 and its punctuation), Windows-1251
  *      by its share of characters in well-formed Cyrillic words (lower case, Capitalised or UPPER CASE);
  *      a decoding holding control characters is out. The higher score wins, Windows-1251 on a tie;
@@ -323,7 +323,7 @@ async function isUtf8Rest(chunks: Chunks, head: Buffer): Promise<boolean> {
 }
 
 /**
- * The encoding of a file's bytes (gunzipped when `gzip`), read to the end: see the module comment.
+ * The encoding of a file's bytes (gunzipped when `gzip`): see the module comment. A UTF-8 file is read to the end.
  * With a `stated` encoding nothing is guessed: the bytes are checked against it (UTF-8 and
  * GB18030 here, the others when they are decoded). Throws DecodeError when no encoding fits;
  * zlib errors (a damaged .gz) pass through.
@@ -380,21 +380,34 @@ async function firstInvalidUtf8(file: string, gzip: boolean): Promise<number> {
   return scan.firstInvalid;
 }
 
+/** How much of a file that is not UTF-8 is read to tell its encoding. */
+const CLASSIFY_BYTES = 4 << 20;
+
 /** Second pass over a file that is not valid UTF-8: a damaged UTF-8 file, GB18030 or Windows-1251. */
 async function classifyNonUtf8(file: string, gzip: boolean): Promise<Detected> {
   const utf8 = new Utf8Scan();
   const gb = new Gb18030Scan();
   const ru = new Cp1251Scan();
-  for await (const c of openBytes(file, gzip)) {
+  const stream = openBytes(file, gzip);
+  let read = 0;
+  for await (const c of stream) {
     const chunk = c as Buffer;
     utf8.push(chunk);
     gb.push(chunk);
     ru.push(chunk);
+    // The first 4 MiB decide; the decoder then checks every byte of the rest as it transcodes.
+    read += chunk.length;
+    if (read >= CLASSIFY_BYTES) {
+      stream.destroy();
+      break;
+    }
   }
+  // Cut short: a character split at the cut is not an error.
+  const whole = read < CLASSIFY_BYTES;
   const end = Buffer.alloc(0);
-  utf8.push(end, true);
-  gb.push(end, true);
-  ru.push(end, true);
+  utf8.push(end, whole);
+  gb.push(end, whole);
+  ru.push(end, whole);
   if (utf8.multibyte > 0 && utf8.multibyte >= 8 * utf8.invalid) {
     throw new DecodeError(utf8.firstInvalid, ['utf-8'], 'a damaged UTF-8 file: a byte that is not UTF-8');
   }
