@@ -79,7 +79,7 @@ describeEngines('time zones: P.start <= x < P.end in the report zone', (engine) 
     const listed = Object.keys(m.segments.team).filter((t) => m.segments.team[t]!['ticket_volume']).sort();
     expect(listed).toEqual(expected);
     expectIndicator(m, 'ticket_volume', { value: expected.length, n: expected.length, status: 'no_target', previous: september || null });
-    expect(m.indicators['ticket_volume']!.trend[10]).toEqual({ period: '2026-09', value: september || null, n: september });
+    expect(m.indicators['ticket_volume']!.trend[10]).toEqual({ period: '2026-09', value: september || null, n: september, target: null, warn: null });
     // Durations are between instants, whatever offsets the two timestamps were written with.
     expectPoint(m.segments.team['Z10']!['first_response_median_h'], [0.5, 1], 'Z10');
     expectPoint(m.segments.team['Z11']!['first_response_median_h'], [sec(0.25), 1], 'Z11');
