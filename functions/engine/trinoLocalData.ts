@@ -13,11 +13,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { DEFAULT_EXPORTS_SINCE, columnMarkerPrefix, parseRawKey, rootExport, type IngestLayout } from '../ingest/layout.js';
 import { normalizeExport, normalizeMapped } from '../ingest/normalize.js';
 import { PARTITION_COLUMN, trinoCreateTableSql } from './canonicalTables.js';
-import { ExportError, describeRead, discoverTableFiles } from './exportReader.js';
+import { ExportError, describeRead, discoverTableFiles, tableOfName } from './exportReader.js';
 import type { Mapping } from './mappings.js';
 import { quoteIdent, sqlString } from './tableSql.js';
 import { createTrinoEngine, type TrinoEngine, type TrinoEngineOptions } from './trinoEngine.js';
@@ -122,8 +122,11 @@ export async function loadExportsIntoTrino(o: LoadLocalOptions): Promise<TrinoEn
       const read = new Map<TableName, string[]>();
       await eachLimited(jobs, o.concurrency ?? 2, async (j) => {
         await mkdir(join(j.out, '..'), { recursive: true });
-        // A file directly in the data folder keeps its place there (path `../<name>`): read as the local engine reads it.
-        const r = await normalizeExport({ table: j.table, input: j.file, output: j.out, path: relative(join(o.dataDir, j.table), j.file) });
+        // A table's file directly in the data folder keeps its place there (path `../<name>`); a workbook there
+        // named otherwise goes in the table's folder, where the reader converts only the sheet named as the table.
+        const path = relative(join(o.dataDir, j.table), j.file);
+        const elsewhere = path.startsWith('..') && tableOfName(basename(j.file)) !== j.table;
+        const r = await normalizeExport({ table: j.table, input: j.file, output: j.out, path: elsewhere ? basename(j.file) : path });
         found(j.table, r.columns);
         const kinds = read.get(j.table) ?? [];
         for (const k of (r.read || 'no rows').split(' + ')) if (!kinds.includes(k)) kinds.push(k);

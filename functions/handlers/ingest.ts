@@ -159,8 +159,8 @@ export function createIngestHandler(deps: IngestDeps) {
       const output = join(work, `${result.normalized.length}-${table}.parquet`);
       let normalized: { rows: number; columns: string[] };
       try {
-        // Linked into the data folder itself (`../<name>`): the reader takes the sheet named as the table.
-        normalized = await normalizeExport({ table, input, output, memoryLimit: deps.memoryLimit, path: `../${name}` });
+        // Linked into the table's folder: the reader converts only the sheet named as the table.
+        normalized = await normalizeExport({ table, input, output, memoryLimit: deps.memoryLimit, path: name });
       } catch (err) {
         await markFailed(s3, bucket, failedKey, key, err).catch((e: unknown) =>
           logger.error('could not write the failed-import marker', { key, failedKey, error: String(e) }),
