@@ -824,6 +824,14 @@ describe('buildReportModel: breakdown tables a reader can use', () => {
     ]);
   });
 
+  it('puts the company figure beside the team\'s own in a team report', () => {
+    const m = metricsDocument({ csat_pct: indicator('csat_pct', { value: 84.8, n: 120, status: 'at_risk', lowSample: false, target: 85, warn: 80, company: { value: 80.5, status: 'at_risk' } }) }, { scope: { kind: 'channel', value: 'phone' } });
+
+    const model = buildReportModel(m, reportOf(['csat_pct']), 'ru');
+
+    expect([model.scope?.label, model.indicators.csat_pct!.valueText, model.indicators.csat_pct!.company]).toEqual(['Канал: Телефон', '84,8\u00a0%', { value: 80.5, valueText: '80,5\u00a0%', status: 'at_risk', statusWord: 'Под угрозой' }]);
+  });
+
   it('says in a team report that an indicator is not computed per team', () => {
     const m = metricsDocument({ csat_pct: indicator('csat_pct', { segmented: false }) }, { scope: { kind: 'team', value: 'Billing' } });
 
