@@ -12,7 +12,7 @@ import type { IndicatorResult, MetricsJson, SegmentResult, Status, TableQuality 
 import { ReportDefSchema, type Locale } from '../../functions/pipeline/reportsConfig.js';
 import { formatChange, formatInt, formatPeriod, formatTick, formatValue } from '../../functions/render/format.js';
 import { buildReportModel } from '../../functions/render/reportModel.js';
-import { readCommentary, renderCommentary } from '../../functions/render/commentary.js';
+import { commentaryDirFor, readCommentary, renderCommentary } from '../../functions/render/commentary.js';
 import { metricsDocument, segmentEntry, tableQuality, trendOf } from '../support/metricsObjects.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -741,6 +741,12 @@ describe('the manager\'s commentary', () => {
         '<p>See the review <span class="cm-url">(https://example.org/r)</span> chart [bad](javascript:alert(1))</p>\n',
     );
     expect(renderCommentary('<img src=x onerror=alert(1)>')).toBe('<p>&lt;img src=x onerror=alert(1)&gt;</p>\n');
+  });
+
+  it('refuses a --commentary folder that does not exist, in one line naming it', () => {
+    const missing = join(tmpdir(), 'no-such-commentary-folder');
+
+    expect(() => commentaryDirFor(missing)).toThrow(`--commentary ${missing}: no such folder`);
   });
 
   it('has none without a file, and reads <dir>/<reportId>/<period>.<locale>.md', () => {
