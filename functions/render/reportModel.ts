@@ -552,7 +552,8 @@ export function buildReportModel(
     const missed = list.filter((i) => i.status === 'missed');
     const atRisk = list.filter((i) => i.status === 'at_risk');
     if (missed.length) items.push({ text: t('highlights.missedList', { names: names(missed) }), tone: 'bad' });
-    if (atRisk.length) items.push({ text: t('highlights.atRiskList', { names: names(atRisk) }), tone: 'bad' });
+    // At risk is between warning level and target: named, but not flagged like a miss (the one loud signal).
+    if (atRisk.length) items.push({ text: t('highlights.atRiskList', { names: names(atRisk) }), tone: 'neutral' });
     const noData = list.filter((i) => i.status === 'no_data');
     if (noData.length) items.push({ text: t('highlights.noData', { count: noData.length, names: names(noData) }), tone: 'neutral' });
     highlights.push({ title: t('highlights.statusTitle'), items });

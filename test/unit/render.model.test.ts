@@ -585,7 +585,7 @@ describe('buildReportModel: highlights', () => {
 
     expect(out).toEqual([
       { text: 'Missed: Complaints resolved within SLA.', tone: 'bad' },
-      { text: 'At risk: Average speed of answer, Customer satisfaction (CSAT).', tone: 'bad' },
+      { text: 'At risk: Average speed of answer, Customer satisfaction (CSAT).', tone: 'neutral' },
       { text: '1 indicator has no data for this period: Reopen rate.', tone: 'neutral' },
     ]);
   });
