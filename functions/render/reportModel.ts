@@ -209,6 +209,8 @@ export interface ReportModel {
   improved: IndicatorModel[];
   /** Whether any row of the attention or improvement lists has a driver (else the column is left out). */
   showDrivers: boolean;
+  /** Whether a figure of those lists rests on few cases (then page 1 explains the "*"). */
+  attentionLowSample: boolean;
   /** Indicators that missed their target but did not fit in the attention list. */
   attentionMoreText: string | null;
   /** The manager's commentary as safe HTML (functions/render/commentary.ts); null when none. */
@@ -647,6 +649,7 @@ export function buildReportModel(
     attention,
     improved,
     showDrivers: [...attention, ...improved].some((i) => i.driver !== null),
+    attentionLowSample: [...attention, ...improved].some((i) => i.lowSample),
     attentionMoreText,
     commentary: options.commentary ? { html: renderCommentary(options.commentary) } : null,
     notMeasuredText: notMeasuredSentence(list),
