@@ -183,12 +183,17 @@ export async function loadHtml(browser: Browser, html: string, blocked: string[]
 /**
  * Locked-down pages of a browser kept for the next render: a page is set up once (about 50 ms)
  * and a reused page loads the next report about twice as fast as a fresh one, which is most of a
- * burst's cost. A page goes back only after a render that completed; one that failed or timed out
- * is closed. Each render navigates anew (the HTTP cache is off under interception), so nothing of
+ * burst's cost. A page goes back only after a render that completed, and at most MAX_PAGE_USES
+ * times; one that failed or timed out is closed. Each render navigates anew (the HTTP cache is off under interception), so nothing of
  * one report is left in the next.
  */
-const idlePages = new WeakMap<Browser, { page: Page; serving: Serving }[]>();
+const idlePages = new WeakMap<Browser, { page: Page; serving: Serving; uses: number }[]>();
 const MAX_IDLE_PAGES = 4;
+/**
+ * A page's renderer keeps about 17 MB of each report it loaded (measured with 50 team reports:
+ * 880 MB per page at the end); after this many reports the page is closed and its renderer with it.
+ */
+const MAX_PAGE_USES = 6;
 
 export const DEFAULT_PDF_OPTIONS: PDFOptions = {
   format: 'A4',
@@ -208,15 +213,16 @@ export const DEFAULT_PDF_OPTIONS: PDFOptions = {
 export async function htmlToPdf(browser: Browser, html: string, opts: PdfOptions = {}): Promise<PdfResult> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const blocked: string[] = [];
-  let slot: { page: Page; serving: Serving } | undefined;
+  let slot: { page: Page; serving: Serving; uses: number } | undefined;
   let done = false;
   try {
     return await withTimeout(timeoutMs, 'PDF rendering', async () => {
       const s = idlePages.get(browser)?.pop() ?? (await (async () => {
         const serving: Serving = { html: '', blocked: [] };
-        return { page: await lockedPage(browser, serving), serving };
+        return { page: await lockedPage(browser, serving), serving, uses: 0 };
       })());
       slot = s;
+      s.uses += 1;
       s.serving.html = html;
       s.serving.blocked = blocked;
       await s.page.goto(REPORT_URL, { waitUntil: 'load' });
@@ -226,12 +232,12 @@ export async function htmlToPdf(browser: Browser, html: string, opts: PdfOptions
     });
   } finally {
     // The page may still be loading when the timeout fires: close it.
-    const s = slot as { page: Page; serving: Serving } | undefined;
+    const s = slot as { page: Page; serving: Serving; uses: number } | undefined;
     if (s) {
       s.serving.html = '';
       s.serving.blocked = [];
       const idle = idlePages.get(browser) ?? [];
-      if (done && !s.page.isClosed() && browser.connected && idle.length < MAX_IDLE_PAGES) {
+      if (done && s.uses < MAX_PAGE_USES && !s.page.isClosed() && browser.connected && idle.length < MAX_IDLE_PAGES) {
         idle.push(s);
         idlePages.set(browser, idle);
       } else await s.page.close().catch(() => undefined);
