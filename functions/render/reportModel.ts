@@ -8,6 +8,7 @@ import { reportTitle, type Locale, type ReportDef } from '../pipeline/reportsCon
 import { changeRoundsToZero, EMPTY, formatChange, formatDate, formatDateRange, formatDateTime, formatDateTimeShort, formatInt, formatMonthYearShort, formatPeriod, formatShare, formatValue } from './format.js';
 import { builtinMessages, lookup, msg, type Messages } from './messages.js';
 import { renderCommentary } from './commentary.js';
+import { driverOf } from './driver.js';
 import { CATEGORIES, type Category, type Direction, type IndicatorDeclaration as IndicatorDef } from '../metrics/declare.js';
 import { INDICATORS, tablesOf } from '../metrics/indicators.js';
 import { type IndicatorResult, type MetricsJson, type Status, type TrendPoint } from '../metrics/schema.js';
@@ -55,17 +56,7 @@ export interface BreakdownModel {
   orderText: string;
 }
 
-/**
- * The team or channel that drove an indicator's change since the previous month. Each segment's
- * contribution is its weight times its own change, `w_s × (v_s − p_s)`, where the weight is the
- * segment's share of this month's population (`n_s / Σ n` over the segments with a value; 1 for a
- * count, whose total is the sum of its segments). For a rate or mean the company value is exactly
- * `Σ w_s × v_s`, so the contributions are the part of the change that happened inside each
- * segment (the rest comes from the mix moving between segments); for a median they are the same
- * weighted approximation. The driver is the segment, of any breakdown the report shows, with the
- * largest contribution in the direction of the indicator's change; none when the change is zero or
- * unknown, or no segment has a previous value.
- */
+/** The team or channel that drove an indicator's change since the previous month (functions/render/driver.ts defines it). */
 export interface DriverModel {
   kind: SegmentKind;
   name: string;
@@ -306,36 +297,20 @@ export function buildReportModel(
     return name;
   }
 
-  /** See DriverModel for the definition. */
-  function driverOf(def: IndicatorDef, r: IndicatorResult, change: ChangeModel): DriverModel | null {
+  /** The driver of the change (functions/render/driver.ts), as printed; none when the change rounds to zero or is unknown. */
+  function driverModel(def: IndicatorDef, r: IndicatorResult, change: ChangeModel): DriverModel | null {
     if (r.value === null || r.previous === null || change.arrow === 'flat' || change.arrow === 'none') return null;
-    const sign = Math.sign(r.value - r.previous);
-    let best: { kind: SegmentKind; name: string; c: number } | null = null;
-    for (const kind of def.breakdowns.filter((k) => breakdownKinds.includes(k))) {
-      const entries = Object.entries(metrics.segments?.[kind] ?? {})
-        .map(([name, byId]) => ({ name, s: byId[def.id] }))
-        .filter((e): e is { name: string; s: NonNullable<typeof e.s> } => e.s !== undefined && e.s.value !== null);
-      const total = entries.reduce((a, e) => a + e.s.n, 0);
-      // One segment (say, a single channel) is the whole change: it explains nothing.
-      if (total === 0 || entries.length < 2) continue;
-      for (const { name, s } of entries) {
-        if (s.previous === null) continue;
-        const weight = def.unit === 'count' ? 1 : s.n / total;
-        const c = weight * (s.value! - s.previous);
-        if (c * sign <= 0) continue;
-        if (!best || Math.abs(c) > Math.abs(best.c) || (Math.abs(c) === Math.abs(best.c) && name.localeCompare(best.name) < 0)) best = { kind, name, c };
-      }
-    }
+    const best = driverOf(def, Math.sign(r.value - r.previous), metrics.segments, def.breakdowns.filter((k) => breakdownKinds.includes(k)));
     if (!best) return null;
     const label = segmentLabel(best.kind, best.name);
-    const contributionText = formatChange(def.id, best.c, 0, locale, ppTemplate);
+    const contributionText = formatChange(def.id, best.contribution, 0, locale, ppTemplate);
     return {
       kind: best.kind,
       name: best.name,
       label,
-      contribution: best.c,
+      contribution: best.contribution,
       contributionText,
-      text: t('attention.driver', { kind: t(`segments.${best.kind}`), segment: label, contribution: contributionText, change: change.text }),
+      text: t('attention.driver', { kind: t(`segments.${best.kind}`), segment: label, contribution: contributionText }),
     };
   }
 
@@ -435,7 +410,7 @@ export function buildReportModel(
       change,
       yoy: changeOf(def, direction, r.value, r.yearAgo),
       company: r.company ? { value: r.company.value, valueText: formatValue(def.id, r.company.value, locale), status: r.company.status, statusWord: t(`status.${r.company.status}`) } : null,
-      driver: driverOf(def, r, change),
+      driver: driverModel(def, r, change),
       notMeasuredReason: notMeasuredReasonOf(def, r),
       trend,
       trendCaption: t('labels.trendCaption', { from: formatMonthYearShort(first, locale), to: formatMonthYearShort(last, locale) }),
