@@ -53,7 +53,11 @@ export async function renderBursts(o: RenderBurstsInput): Promise<string[]> {
     const t = Date.now();
     const metrics = segmentMetrics(o.company, burst.scope);
     const metricsText = `${JSON.stringify(metrics, null, 2)}\n`;
-    const { pdf } = await renderReport({ metrics, report: o.report, locale: o.locale, templatesDir: o.templatesDir, timeoutMs: o.timeoutMs, browser });
+    const { pdf } = await renderReport({ metrics, report: o.report, locale: o.locale, templatesDir: o.templatesDir, timeoutMs: o.timeoutMs, browser }).catch((e: unknown) => {
+      // The error keeps its name (and so its exit code); its message names the team.
+      if (e instanceof Error) e.message = `${burst.scope.kind} "${burst.scope.value}": ${e.message}`;
+      throw e;
+    });
     const base = burstBase(resolve(o.out), o.report.id, burst, metrics.period.id, metrics.locale);
     writeFileAtomic(`${base}.metrics.json`, metricsText);
     writeFileAtomic(`${base}.pdf`, pdf);
@@ -85,6 +89,8 @@ export interface DeliverBurstsInput extends Pick<DeliverInput, 'archive' | 'tran
   out: string;
   /** Replaces every burst's recipients (like --to for the company report). */
   to?: string[];
+  /** The run that made the company report: a burst's files must be of the same run. */
+  runId?: string;
   /** Templates folder whose locales/ override the mail's words. */
   templatesDir?: string;
   log: (line: string) => void;
@@ -110,6 +116,9 @@ export async function deliverBursts(o: DeliverBurstsInput): Promise<number> {
       const pdf = new Uint8Array(readFileSync(`${base}.pdf`));
       const metrics = readFileSync(`${base}.metrics.json`);
       const run = assertSameRun(readFileSync(`${base}.run.json`, 'utf8'), pdf, metrics, `${base}.run.json`);
+      if (o.runId && run.runId !== o.runId) {
+        throw Object.assign(new Error(`${base}.pdf is of run ${run.runId}, not of run ${o.runId} that made the company report: run \`npm run report\` again; nothing sent`), { exit: 2 });
+      }
       const recipients = o.to ?? burst.recipients;
       const outcome = await deliverReport({
         archive: o.archive,

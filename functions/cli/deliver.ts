@@ -176,7 +176,7 @@ export async function main(argv: string[]): Promise<number> {
   // A report with `burst`: each team's or channel's report on its own (cli/bursts.ts); one that fails stops neither the others nor the company's.
   const burstCode =
     def.burst && !o.pdf && !m.scope
-      ? await deliverBursts({ archive, transport, company: m, report: def, out: o.out, to, templatesDir, from: o.from, attachLimitBytes, linkExpiresSeconds: MAIL_LIMITS.linkExpiresSeconds, force: o.force, log: (l) => console.log(l), warn: (l) => console.error(`deliver: ${l}`) })
+      ? await deliverBursts({ archive, transport, company: m, report: def, out: o.out, to, runId: run.runId, templatesDir, from: o.from, attachLimitBytes, linkExpiresSeconds: MAIL_LIMITS.linkExpiresSeconds, force: o.force, log: (l) => console.log(l), warn: (l) => console.error(`deliver: ${l}`) })
       : 0;
   const outcome = await deliverReport({
     archive,

@@ -234,4 +234,25 @@ describe('npm run deliver with a burst by team', () => {
       quiet.forEach((q) => q.mockRestore());
     }
   }, 60_000);
+
+  it("refuses a team's files of another run than the company report's, and sends the others", async () => {
+    // Prepare: Billing's run record names another run (its files still match it)
+    const runFile = join(out, PDF_OF.Billing!.replace(/\.pdf$/, '.run.json'));
+    const original = readFileSync(runFile, 'utf8');
+    writeFileSync(runFile, JSON.stringify({ ...JSON.parse(original), runId: 'local-older-run' }));
+    smtp.messages.length = 0;
+    try {
+      // Act
+      const r = await deliver('archive-stale');
+      // Assess
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`team "Billing": ${join(out, PDF_OF.Billing!)} is of run local-older-run, not of run`);
+      const got = await inbox(smtp.messages);
+      expect(got['billing-lead@example.com']).toBeUndefined();
+      expect(got['vip@example.com']).toEqual([PDF_OF['Key Accounts <b>VIP</b>']!]);
+      expect(got['company@example.com']).toEqual([COMPANY_PDF]);
+    } finally {
+      writeFileSync(runFile, original);
+    }
+  }, 60_000);
 });
