@@ -15,10 +15,10 @@
  * Browser start-up is printed separately: a Lambda pays it once per container, not per report.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { renderBursts } from '../functions/cli/bursts.js';
+import { defaultBurstConcurrency, renderBursts } from '../functions/cli/bursts.js';
 import { findReport, type ReportDef } from '../functions/pipeline/reportsConfig.js';
 import { closeBrowser, DEFAULT_PDF_OPTIONS, htmlToPdf, launchBrowser, loadHtml } from '../functions/render/browser.js';
 import { loadMessages } from '../functions/render/messages.js';
@@ -31,7 +31,7 @@ const opts = new Command('bench:render')
   .option('--report <id>', 'report id (default: the first in config/reports.yaml)')
   .option('--runs <n>', 'timed runs per measure', (v) => Number(v), 5)
   .option('--teams <n>', 'per-team reports in the burst', (v) => Number(v), 50)
-  .option('--concurrency <n>', "burst reports rendered at once (default: npm run report's, the CPUs)", (v) => Number(v))
+  .option('--concurrency <n>', "burst reports rendered at once (default: npm run report's, the CPUs up to 4)", (v) => Number(v))
   .parse()
   .opts<{ metrics: string; report?: string; runs: number; teams: number; concurrency?: number }>();
 
@@ -186,8 +186,8 @@ try {
   const own = process.cpuUsage(ownCpuBefore);
   const ownPerPdf = ((own.user + own.system) / 1e6 - samplerCpu) / written.length;
   lines.push(
-    `burst: ${written.length} per-team PDFs, one browser (${opts.concurrency ?? availableParallelism()} pages at once)  ${(burstMs / 1000).toFixed(1)} s, ${perPdf.toFixed(2)} s per PDF   (goal < 0.40: ${perPdf < 0.4 ? 'met' : 'NOT met'})`,
-    `  CPU time per PDF, this process + Chromium   ${cpuPerPdf.toFixed(2)} s, of which this process (model, HTML, files) ${ownPerPdf.toFixed(2)} s   (on an idle machine the wall time per PDF is about this divided by the cores in use: ${(cpuPerPdf / Math.min(cpus().length, opts.concurrency ?? availableParallelism())).toFixed(2)} s)`,
+    `burst: ${written.length} per-team PDFs, one browser (${opts.concurrency ?? defaultBurstConcurrency()} pages at once)  ${(burstMs / 1000).toFixed(1)} s, ${perPdf.toFixed(2)} s per PDF   (goal < 0.40: ${perPdf < 0.4 ? 'met' : 'NOT met'})`,
+    `  CPU time per PDF, this process + Chromium   ${cpuPerPdf.toFixed(2)} s, of which this process (model, HTML, files) ${ownPerPdf.toFixed(2)} s   (on an idle machine the wall time per PDF is about this divided by the cores in use: ${(cpuPerPdf / Math.min(cpus().length, opts.concurrency ?? defaultBurstConcurrency())).toFixed(2)} s)`,
     `  peak memory, this process + Chromium   ${mib(peak)}   (goal < 1536 MiB: ${peak < 1.5 * 2 ** 30 ? 'met' : 'NOT met'})`,
   );
 } finally {

@@ -24,6 +24,14 @@ export function burstBase(out: string, reportId: string, burst: PlannedBurst, pe
   return outputBase(out, reportName(reportId, burst.scope), period, locale);
 }
 
+/**
+ * Reports rendered at once by default: one per CPU, at most 4 (each page's renderer holds up to
+ * about 300 MB before it is recycled, functions/render/browser.ts).
+ */
+export function defaultBurstConcurrency(): number {
+  return Math.min(4, availableParallelism());
+}
+
 export interface RenderBurstsInput {
   company: MetricsJson;
   report: ReportDef;
@@ -33,7 +41,7 @@ export interface RenderBurstsInput {
   templatesDir?: string;
   /** Per burst. */
   timeoutMs?: number;
-  /** Reports rendered at once, each in its own page of the one browser (default: the CPUs). */
+  /** Reports rendered at once, each in its own page of the one browser (default: defaultBurstConcurrency). */
   concurrency?: number;
   log: (line: string) => void;
 }
@@ -68,7 +76,7 @@ export async function renderBursts(o: RenderBurstsInput): Promise<string[]> {
   };
   // A few pages of the one browser at work at once: while Chromium lays out one report, this
   // process builds the next, and each page has a renderer process of its own.
-  const workers = Math.max(1, Math.min(o.concurrency ?? availableParallelism(), plan.bursts.length));
+  const workers = Math.max(1, Math.min(o.concurrency ?? defaultBurstConcurrency(), plan.bursts.length));
   let next = 0;
   try {
     await Promise.all(Array.from({ length: workers }, async () => {
