@@ -29,7 +29,7 @@ import { createHash } from 'node:crypto';
 import { locate, type Archive } from './archive.js';
 import { composeReportMessage, emailMessages, newMessageId, workbookKeyOf, XLSX_TYPE, type EmailReport } from './compose.js';
 import { ArchiveError, DeliveryInDoubtError, DeliverySendError, ReportIncompleteError } from './errors.js';
-import { reportKeys, type ReportKeys, type Scope } from './keys.js';
+import { reportKeys, reportName, type ReportKeys, type Scope } from './keys.js';
 import { TransportError, type MailTransport, type SendEvidence } from './transport.js';
 import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
 import type { Locale } from '../pipeline/reportsConfig.js';
@@ -416,7 +416,7 @@ export async function deliverReport(input: DeliverInput): Promise<DeliveryOutcom
   const to = claimed.recipients.filter((r) => r.status === 'pending').map((r) => r.address);
   let result: Awaited<ReturnType<MailTransport['send']>>;
   try {
-    result = await transport.send(message.raw, { from: input.from, to }, `${report.id}-${period}`);
+    result = await transport.send(message.raw, { from: input.from, to }, `${reportName(report.id, input.scope)}-${period}`);
   } catch (e) {
     const evidence: SendEvidence =
       e instanceof TransportError ? e.evidence : { transport: transport.kind, phase: 'request', error: (e as Error).name, message: (e as Error).message };
