@@ -11,7 +11,7 @@
  * interpreter's SNS publish (a service integration of Step Functions itself) is captured.
  *
  * Faults are injected where they arise: Athena ending a query FAILED or never, SES answering
- * throttling, 5xx or accepting and then the sender dying, Chromium missing, the Lambda service
+ * throttling or accepting and then the sender dying, S3 failing the archive's writes, Chromium missing, the Lambda service
  * refusing an invoke, a process killed or running past its timeout. Every failure must end in
  * exactly one ops notice (error and cause) and no mail; a success in exactly one mail with the
  * report's PDF; a re-run of a delivered period in no mail; a crash between send and record in an
@@ -23,8 +23,9 @@
  * Without Trino, only the cases that end before the query state run. No function uses DynamoDB (the
  * delivery record is an S3 conditional put, which s3rver answers through localAws.ts).
  *
- * Measured (whole file, synth included): 128 s on a lightly loaded 2-core machine (cdk synth 38 s,
- * 11 executions 80 s); `npx vitest run test/infra/stateMachine.bundles.test.ts` prints the figures.
+ * Measured (whole file, synth included, Trino already up): 106 s on a lightly loaded 2-core machine
+ * (cdk synth 13 s, 12 executions 90 s); `npx vitest run test/infra/stateMachine.bundles.test.ts`
+ * prints the figures.
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -254,7 +255,10 @@ beforeEach(async () => {
   lambdas?.clearFaults();
   ses?.reset();
   if (athena) athena.fault = null;
-  if (s3) await clearArchive();
+  if (s3) {
+    s3.fault = null;
+    await clearArchive();
+  }
 });
 
 afterAll(async () => {
@@ -428,6 +432,17 @@ describe.skipIf(!trino)(`a month end to end on the bundles${trino ? '' : ` (no T
     expect(retriesOf(x, stateOf(FN.deliver)).map((e) => e.retry!.retrier.ErrorEquals)).toEqual(Array(3).fill(expect.arrayContaining(['DeliverySendError'])));
     expect(ses.requests).toBe(4);
     expectOneNotice(x, FN.deliver, 'DeliverySendError', /TooManyRequestsException/);
+  }, 120_000);
+
+  it('deliver: an archive that cannot be written (ArchiveError) is retried 3 times as declared, then one notice and no mail', async ({ signal }) => {
+    // S3 fails every write under reports/ (the delivery record first: nothing is claimed or sent).
+    s3.fault = (method, bucket, key) => (method === 'PUT' && bucket === ARCHIVE_BUCKET && key.startsWith('reports/') ? 'InternalError' : undefined);
+    const x = await run('archive-failed', signal);
+
+    expect(invocationsOf(x, FN.deliver).map((i) => i.error?.errorType)).toEqual(Array(4).fill('ArchiveError'));
+    expect(retriesOf(x, stateOf(FN.deliver))).toHaveLength(3);
+    expect(ses.requests).toBe(0);
+    expectOneNotice(x, FN.deliver, 'ArchiveError', /InternalError/);
   }, 120_000);
 
   it('deliver: killed after SES accepted the message ends in one notice; the re-run is in doubt and sends no second mail', async ({ signal }) => {

@@ -19,8 +19,15 @@ export interface LocalS3 {
   endpoint: string;
   client: S3Client;
   dir: string;
+  /**
+   * When set and it returns an S3 error code for a request (method, bucket, key), the request is
+   * answered with that error instead (500 for InternalError, 503 for SlowDown, else 400).
+   */
+  fault: ((method: string, bucket: string, key: string) => string | undefined) | null;
   stop(): Promise<void>;
 }
+
+const FAULT_STATUS: Record<string, number> = { InternalError: 500, SlowDown: 503, ServiceUnavailable: 503 };
 
 interface KoaCtx {
   method: string;
@@ -44,10 +51,18 @@ export async function startS3(buckets: string[]): Promise<LocalS3> {
     middleware: ((ctx: KoaCtx, next: () => Promise<void>) => Promise<void>)[];
     store: { existsObject(bucket: string, key: string): Promise<boolean> };
   };
+  const local = { fault: null as LocalS3['fault'] };
   app.middleware.unshift(async (ctx, next) => {
+    const [, bucket = '', ...rest] = ctx.path.split('/');
+    const key = rest.map(decodeURIComponent).join('/');
+    const code = local.fault?.(ctx.method, bucket, key);
+    if (code) {
+      ctx.status = FAULT_STATUS[code] ?? 400;
+      ctx.type = 'application/xml';
+      ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${code} injected by the test</Message></Error>`;
+      return;
+    }
     if (ctx.method === 'PUT' && ctx.get('if-none-match') === '*') {
-      const [, bucket = '', ...rest] = ctx.path.split('/');
-      const key = rest.map(decodeURIComponent).join('/');
       if (await app.store.existsObject(bucket, key)) {
         ctx.status = 412;
         ctx.type = 'application/xml';
@@ -74,6 +89,12 @@ export async function startS3(buckets: string[]): Promise<LocalS3> {
     endpoint,
     client,
     dir,
+    get fault() {
+      return local.fault;
+    },
+    set fault(f) {
+      local.fault = f;
+    },
     async stop() {
       client.destroy();
       await server.close();
