@@ -55,7 +55,10 @@ export function createRenderHandler(deps: RenderDeps) {
       const metrics = e.burst ? segmentMetrics(companyMetrics, e.burst) : companyMetrics;
       if (e.burst) await deps.s3.send(new PutObjectCommand({ Bucket: deps.archiveBucket, Key: keys.metrics, Body: `${JSON.stringify(metrics, null, 2)}\n`, ContentType: 'application/json' }));
       const started = Date.now();
-      const { pdf, workbook } = await deps.render({ metrics, report });
+      const rendered = await deps.render({ metrics, report });
+      const pdf = rendered.pdf;
+      // The workbook comes with the company report; a team's report is its PDF (as locally, docs/burst.md).
+      const workbook = e.burst ? undefined : rendered.workbook;
       await deps.s3.send(new PutObjectCommand({ Bucket: deps.archiveBucket, Key: keys.pdf, Body: pdf, ContentType: 'application/pdf' }));
       const workbookKey = workbookKeyOf(keys.pdf);
       if (workbook) await deps.s3.send(new PutObjectCommand({ Bucket: deps.archiveBucket, Key: workbookKey, Body: workbook, ContentType: XLSX_TYPE }));

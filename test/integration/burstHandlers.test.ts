@@ -54,7 +54,8 @@ afterAll(async () => {
 });
 
 const render = () =>
-  createRenderHandler({ s3: s3.client, reports, archiveBucket: BUCKET, logger, render: ({ metrics, report }) => renderReport({ metrics, report, browser }) });
+  // The workbook's bytes stand in for the Lambda's workbook (render/workbook.ts): only the company's is kept.
+  createRenderHandler({ s3: s3.client, reports, archiveBucket: BUCKET, logger, render: async ({ metrics, report }) => ({ ...(await renderReport({ metrics, report, browser })), workbook: new Uint8Array([80, 75, 3, 4]) }) });
 const deliver = () =>
   createDeliverHandler({ s3: s3.client, transport: new SmtpTransport(smtp.url), reports, archiveBucket: BUCKET, sender: 'Reports <reports@example.com>', attachLimitBytes: 10 * 2 ** 20, linkExpiresSeconds: 3600, logger });
 const get = async (key: string) => Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
@@ -85,6 +86,8 @@ describe('a report that bursts by team, on AWS', () => {
     expect(billingMetrics.scope).toEqual({ kind: 'team', value: 'Billing' });
     expect(billingMetrics.indicators.csat_pct!.value).toBe(company.segments.team.Billing!.csat_pct!.value);
     expect(billing.bursts).toBeUndefined();
+    expect(out.workbookKey).toBe('work/exec-1/report.xlsx');
+    expect(billing.workbookKey).toBeUndefined();
 
     // Act 3: deliver both, then both again (a retried Map iteration)
     smtp.messages.length = 0;
