@@ -99,7 +99,7 @@ export class ReportWorkflow extends Construct {
         burst: sfn.JsonPath.objectAt('$.burst'),
         error: sfn.JsonPath.stringAt('$.error.Error'),
         cause: sfn.JsonPath.stringAt('$.error.Cause'),
-        note: "Only this team's (or channel's) report failed; the others and the company report went on. No e-mail was sent for it unless the error is DeliveryInDoubtError or PartialDeliveryError. Re-run the period: only reports not yet delivered are sent.",
+        note: "Only this team's (or channel's) report failed; the others and the company report went on. No e-mail was sent for it unless the error is DeliveryInDoubtError or PartialDeliveryError, or Runtime.ExitError or Sandbox.Timedout of DeliverBurst (it died or timed out, possibly after the mail left: a re-run stops as DeliveryInDoubtError). Re-run the period: only reports not yet delivered are sent.",
       }),
       resultPath: sfn.JsonPath.DISCARD,
     });
