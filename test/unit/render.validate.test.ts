@@ -32,11 +32,12 @@ writeFileSync(
 writeFileSync(join(root, 'targets.yaml'), 'targets:\n  csat_pct: { target: 85, warn: 90 }\n  no_such: { target: 1 }\n');
 mkdirSync(join(root, 'mappings'));
 writeFileSync(join(root, 'mappings', 'bad.yaml'), 'sources: {}\ntables: {}\n');
+writeFileSync(join(root, 'mappings', 'two.yaml'), 'sources:\n  calls: calls.csv\ntables:\n  tickets: |\n    SELECT * FROM calls;\n    SELECT 2\n');
 const opts = { reports: join(root, 'reports.yaml'), targets: join(root, 'targets.yaml'), mappings: join(root, 'mappings') };
 
 describe('npm run validate', () => {
-  it('lists every problem of reports, targets, mappings and templates together', () => {
-    const { problems } = validateAll(opts);
+  it('lists every problem of reports, targets, mappings and templates together', async () => {
+    const { problems } = await validateAll(opts);
     const expected = [
       /reports\.yaml: reports\.1\.id: lowercase letters/,
       /reports\.yaml: reports\.1\.timezone: unknown IANA time zone/,
@@ -44,14 +45,15 @@ describe('npm run validate', () => {
       /targets\.yaml: targets\.csat_pct\.warn: warn \(90\) must be <= target \(85\)/,
       /targets\.yaml: targets\.no_such: unknown indicator id/,
       /bad\.yaml: tables: maps no table/,
+      /two\.yaml: tables\.tickets: 2 statements: a mapping table is exactly one read-only SELECT/,
     ];
     for (const re of expected) expect(problems.some((p) => re.test(p)), `${re} in\n${problems.join('\n')}`).toBe(true);
   });
 
-  it('checks the templates folder each report uses, naming file and line', () => {
+  it('checks the templates folder each report uses, naming file and line', async () => {
     const good = join(root, 'reports-good.yaml');
     writeFileSync(good, `reports:\n  - id: custom\n    title: Custom\n    timezone: UTC\n    template: ${broken.dir}\n`);
-    const { problems } = validateAll({ ...opts, reports: good });
+    const { problems } = await validateAll({ ...opts, reports: good });
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/partials\/cover\.hbs:1: unknown helper "money"$/),
@@ -61,7 +63,7 @@ describe('npm run validate', () => {
     );
   });
 
-  it('renders the templates in strict mode: a misspelt field or message key fails with file and line', () => {
+  it('renders the templates in strict mode: a misspelt field or message key fails with file and line', async () => {
     const typo = copyTemplates();
     try {
       const cover = join(typo.dir, 'partials', 'cover.hbs');
@@ -69,7 +71,7 @@ describe('npm run validate', () => {
       const reports = join(root, 'reports-typo.yaml');
       writeFileSync(reports, `reports:\n  - id: custom\n    title: Custom\n    timezone: UTC\n    template: ${typo.dir}\n`);
 
-      const { problems } = validateAll({ ...opts, reports });
+      const { problems } = await validateAll({ ...opts, reports });
 
       const ofCover = problems.filter((p) => p.includes('cover.hbs'));
       expect(ofCover).toEqual([
