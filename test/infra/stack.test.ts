@@ -58,7 +58,7 @@ describe('state machine', () => {
     const order: string[] = [];
     // A Choice is followed along its Default (no failed export files).
     for (let s: string | undefined = d.StartAt; s; s = d.States[s]!.Next ?? (d.States[s] as { Default?: string }).Default) order.push(s);
-    expect(order).toEqual(['ResolvePeriod', 'QueryMetrics', 'IngestFailuresFound', 'RenderReport', 'ArchiveAndDeliver', 'Delivered']);
+    expect(order).toEqual(['ResolvePeriod', 'QueryMetrics', 'DataGate', 'IngestFailuresFound', 'RenderReport', 'BurstWarningsFound', 'BurstsListed', 'ArchiveAndDeliver', 'Delivered']);
   });
 
   it('tells ops through the same SNS topic when the query reports failed export files, then renders anyway', () => {
