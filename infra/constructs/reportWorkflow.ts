@@ -36,20 +36,21 @@ export class ReportWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: ReportWorkflowProps) {
     super(scope, id);
 
-    const notifyOps = new tasks.SnsPublish(this, 'NotifyOps', {
-      topic: props.opsTopic,
-      subject: 'Customer-service report run failed',
-      message: sfn.TaskInput.fromObject({
-        execution: sfn.JsonPath.executionName,
-        executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
-        input: sfn.JsonPath.objectAt('$$.Execution.Input'),
-        error: sfn.JsonPath.stringAt('$.error.Error'),
-        cause: sfn.JsonPath.stringAt('$.error.Cause'),
-        note: 'No e-mail was sent by this run unless the error is DeliveryInDoubtError (a send may have reached some or all recipients: check before re-running), PartialDeliveryError (sent, but refused for the recipients its cause names; a re-run sends only to them), or Runtime.ExitError or Sandbox.Timedout of the deliver step (it died or timed out, possibly after the mail left: a re-run stops as DeliveryInDoubtError; check the recipients, then re-run with force if they did not get it).',
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
+    /** One notice to the ops topic (retried: a notice that cannot be published is the only one ops would get). */
+    const opsNotice = (id: string, subject: string, message: Record<string, unknown>) => {
+      const publish = new tasks.SnsPublish(this, id, { topic: props.opsTopic, subject, message: sfn.TaskInput.fromObject(message), resultPath: sfn.JsonPath.DISCARD });
+      publish.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
+      return publish;
+    };
+
+    const notifyOps = opsNotice('NotifyOps', 'Customer-service report run failed', {
+      execution: sfn.JsonPath.executionName,
+      executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      input: sfn.JsonPath.objectAt('$$.Execution.Input'),
+      error: sfn.JsonPath.stringAt('$.error.Error'),
+      cause: sfn.JsonPath.stringAt('$.error.Cause'),
+      note: 'No e-mail was sent by this run unless the error is DeliveryInDoubtError (a send may have reached some or all recipients: check before re-running), PartialDeliveryError (sent, but refused for the recipients its cause names; a re-run sends only to them), or Runtime.ExitError or Sandbox.Timedout of the deliver step (it died or timed out, possibly after the mail left: a re-run stops as DeliveryInDoubtError; check the recipients, then re-run with force if they did not get it).',
     });
-    notifyOps.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
     const failed = new sfn.Fail(this, 'ReportFailed', { error: 'ReportFailed', cause: 'The run failed; ops were notified.' });
     const onError = notifyOps.next(failed);
 
@@ -89,21 +90,15 @@ export class ReportWorkflow extends Construct {
     // burst that fails is one ops notice naming it; the other bursts and the company report go on,
     // and a re-run of the period sends only the reports not yet delivered.
     const burstFailed = new sfn.Pass(this, 'BurstFailed');
-    const notifyBurstFailed = new tasks.SnsPublish(this, 'NotifyBurstFailed', {
-      topic: props.opsTopic,
-      subject: 'Customer-service team report failed',
-      message: sfn.TaskInput.fromObject({
-        execution: sfn.JsonPath.executionName,
-        reportId: sfn.JsonPath.stringAt('$.reportId'),
-        period: sfn.JsonPath.stringAt('$.period'),
-        burst: sfn.JsonPath.objectAt('$.burst'),
-        error: sfn.JsonPath.stringAt('$.error.Error'),
-        cause: sfn.JsonPath.stringAt('$.error.Cause'),
-        note: "Only this team's (or channel's) report failed; the others and the company report went on. No e-mail was sent for it unless the error is DeliveryInDoubtError or PartialDeliveryError, or Runtime.ExitError or Sandbox.Timedout of DeliverBurst (it died or timed out, possibly after the mail left: a re-run stops as DeliveryInDoubtError). Re-run the period: only reports not yet delivered are sent.",
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
+    const notifyBurstFailed = opsNotice('NotifyBurstFailed', 'Customer-service team report failed', {
+      execution: sfn.JsonPath.executionName,
+      reportId: sfn.JsonPath.stringAt('$.reportId'),
+      period: sfn.JsonPath.stringAt('$.period'),
+      burst: sfn.JsonPath.objectAt('$.burst'),
+      error: sfn.JsonPath.stringAt('$.error.Error'),
+      cause: sfn.JsonPath.stringAt('$.error.Cause'),
+      note: "Only this team's (or channel's) report failed; the others and the company report went on. No e-mail was sent for it unless the error is DeliveryInDoubtError or PartialDeliveryError, or Runtime.ExitError or Sandbox.Timedout of DeliverBurst (it died or timed out, possibly after the mail left: a re-run stops as DeliveryInDoubtError). Re-run the period: only reports not yet delivered are sent.",
     });
-    notifyBurstFailed.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
     notifyBurstFailed.addCatch(burstFailed, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
     notifyBurstFailed.next(burstFailed);
     const renderBurst = step('RenderBurst', props.render, renderRetries, undefined, notifyBurstFailed);
@@ -116,19 +111,13 @@ export class ReportWorkflow extends Construct {
     bursts.next(deliver);
     // A team or channel of the data nobody owns (its report went to burst.fallback), or an owner
     // whose team has no data: ops are told once per run, and the run goes on.
-    const notifyBurstWarnings = new tasks.SnsPublish(this, 'NotifyBurstRecipients', {
-      topic: props.opsTopic,
-      subject: 'Team reports: recipients do not match the data',
-      message: sfn.TaskInput.fromObject({
-        reportId: sfn.JsonPath.stringAt('$.reportId'),
-        period: sfn.JsonPath.stringAt('$.period'),
-        warnings: sfn.JsonPath.listAt('$.burstWarnings'),
-        execution: sfn.JsonPath.executionName,
-        note: 'Fix burst.recipients in config/reports.yaml: a team or channel nobody owns got its report through burst.fallback (or nobody, without one); an owner whose team has no data got none.',
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
+    const notifyBurstWarnings = opsNotice('NotifyBurstRecipients', 'Team reports: recipients do not match the data', {
+      reportId: sfn.JsonPath.stringAt('$.reportId'),
+      period: sfn.JsonPath.stringAt('$.period'),
+      warnings: sfn.JsonPath.listAt('$.burstWarnings'),
+      execution: sfn.JsonPath.executionName,
+      note: 'Fix burst.recipients in config/reports.yaml: a team or channel nobody owns got its report through burst.fallback (or nobody, without one); an owner whose team has no data got none.',
     });
-    notifyBurstWarnings.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
     notifyBurstWarnings.addCatch(burstsListed, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
     notifyBurstWarnings.next(burstsListed);
     const burstWarnings = new sfn.Choice(this, 'BurstWarningsFound').when(sfn.Condition.isPresent('$.burstWarnings[0]'), notifyBurstWarnings).otherwise(burstsListed);
@@ -138,19 +127,13 @@ export class ReportWorkflow extends Construct {
 
     // Raw exports the ingest could not import leave their rows out of the report: the report says
     // so on its data-quality page, and ops are told once per run (the run itself goes on).
-    const notifyIngestFailures = new tasks.SnsPublish(this, 'NotifyIngestFailures', {
-      topic: props.opsTopic,
-      subject: 'report produced with failed export files',
-      message: sfn.TaskInput.fromObject({
-        reportId: sfn.JsonPath.stringAt('$.reportId'),
-        period: sfn.JsonPath.stringAt('$.period'),
-        ingestFailures: sfn.JsonPath.numberAt('$.ingestFailures'),
-        execution: sfn.JsonPath.executionName,
-        note: 'Some raw export files could not be imported (see the ingest on-failure queue and the <curated>/<table>/_failed/ markers); their rows are missing from this report. Fix or remove the files, then re-run the report.',
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
+    const notifyIngestFailures = opsNotice('NotifyIngestFailures', 'report produced with failed export files', {
+      reportId: sfn.JsonPath.stringAt('$.reportId'),
+      period: sfn.JsonPath.stringAt('$.period'),
+      ingestFailures: sfn.JsonPath.numberAt('$.ingestFailures'),
+      execution: sfn.JsonPath.executionName,
+      note: 'Some raw export files could not be imported (see the ingest on-failure queue and the <curated>/<table>/_failed/ markers); their rows are missing from this report. Fix or remove the files, then re-run the report.',
     });
-    notifyIngestFailures.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
     // A warning that cannot be published does not stop the report (its data-quality page says it too).
     notifyIngestFailures.addCatch(render, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
     notifyIngestFailures.next(render);
@@ -164,20 +147,14 @@ export class ReportWorkflow extends Construct {
     // The data gate (functions/metrics/gate.ts, judged by the query function): held data is
     // checked again after `recheckSeconds` until the report's deadline; then ops hear the reasons
     // once, and the run ends without rendering or sending.
-    const notifyHeld = new tasks.SnsPublish(this, 'NotifyReportHeld', {
-      topic: props.opsTopic,
-      subject: 'Customer-service report held: data incomplete',
-      message: sfn.TaskInput.fromObject({
-        reportId: sfn.JsonPath.stringAt('$.reportId'),
-        period: sfn.JsonPath.stringAt('$.period'),
-        reasons: sfn.JsonPath.listAt('$.gate.reasons'),
-        heldSince: sfn.JsonPath.stringAt('$.gate.firstHeldAt'),
-        execution: sfn.JsonPath.executionName,
-        note: 'The data gate held this report until its deadline (gate.deadlineHours in config/reports.yaml): nothing was rendered or sent. Fix the exports named above, then re-run the period (npm run backfill).',
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
+    const notifyHeld = opsNotice('NotifyReportHeld', 'Customer-service report held: data incomplete', {
+      reportId: sfn.JsonPath.stringAt('$.reportId'),
+      period: sfn.JsonPath.stringAt('$.period'),
+      reasons: sfn.JsonPath.listAt('$.gate.reasons'),
+      heldSince: sfn.JsonPath.stringAt('$.gate.firstHeldAt'),
+      execution: sfn.JsonPath.executionName,
+      note: 'The data gate held this report until its deadline (gate.deadlineHours in config/reports.yaml): nothing was rendered or sent. Fix the exports named above, then re-run the period (npm run backfill).',
     });
-    notifyHeld.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
     const held = new sfn.Fail(this, 'ReportHeld', { error: 'ReportHeld', cause: 'The data gate held the report until its deadline; ops were told the reasons. Nothing was sent.' });
     // Unpublished, the run still fails (the failed-execution alarm reaches ops).
     notifyHeld.addCatch(held, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
