@@ -210,8 +210,10 @@ export class PipelineStack extends Stack {
     allow(F.query, ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], [objects(results, ATHENA_RESULTS_PREFIX)]);
     listUnder(F.query, results, ATHENA_RESULTS_PREFIX);
     allow(F.query, ['s3:PutObject'], [objects(archive, 'work/')]);
-    // render: the run's scratch space only.
+    // render: the run's scratch space, and the analysts' commentary (read only; functions/render/commentary.ts).
     allow(F.render, ['s3:GetObject', 's3:PutObject'], [objects(archive, 'work/')]);
+    allow(F.render, ['s3:GetObject'], [objects(archive, 'commentary/')]);
+    listUnder(F.render, archive, 'commentary/'); // so a month without commentary reads as 404, not 403
     // deliver: read the scratch space, write the archive, send as the verified identity.
     allow(F.deliver, ['s3:GetObject'], [objects(archive, 'work/')]);
     allow(F.deliver, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [objects(archive, 'reports/')]);

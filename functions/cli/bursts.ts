@@ -3,20 +3,23 @@
  * definition with `burst`, after the company report and from its metrics.json, all in one
  * browser; `npm run deliver` then archives and mails each on its own (its own delivery record,
  * so a re-run sends only what is missing). File names: `<reportId>~<kind>=<slug>-<period>.<locale>.pdf`
- * (and `.metrics.json`, `.run.json`) beside the company's (functions/deliver/keys.ts).
+ * (and `.metrics.json`, `.xlsx` — the team's own workbook, render/workbook.ts — and `.run.json`)
+ * beside the company's (functions/deliver/keys.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Archive } from '../deliver/archive.js';
-import { assertSameRun, deliverReport, sha256, type DeliverInput, type RunRecord } from '../deliver/deliver.js';
+import { assertSameRun, deliverReport, runNamesWorkbook, sha256, type DeliverInput, type RunRecord } from '../deliver/deliver.js';
 import { reportName } from '../deliver/keys.js';
 import type { MailTransport } from '../deliver/transport.js';
 import type { MetricsJson } from '../metrics/schema.js';
 import type { Locale, ReportDef } from '../pipeline/reportsConfig.js';
 import { closeBrowser, launchBrowser } from '../render/browser.js';
 import { planBursts, scopedTitles, segmentMetrics, type PlannedBurst } from '../render/burst.js';
+import { templatesDirFor } from '../render/messages.js';
 import { renderReport } from '../render/renderReport.js';
+import { buildWorkbook } from '../render/workbook.js';
 import { outputBase, writeFileAtomic } from './runMetrics.js';
 
 /** `<out>/<reportId>~<kind>=<slug>-<period>.<locale>`: the shared part of a burst's file names. */
@@ -46,7 +49,7 @@ export interface RenderBurstsInput {
   log: (line: string) => void;
 }
 
-/** Renders and writes every burst of the report (metrics.json, PDF, run.json each), in one browser; returns their PDF paths. */
+/** Renders and writes every burst of the report (metrics.json, PDF, workbook, run.json each), in one browser; returns their PDF paths. */
 export async function renderBursts(o: RenderBurstsInput): Promise<string[]> {
   if (!o.report.burst) return [];
   const plan = planBursts(o.company, o.report.burst);
@@ -66,10 +69,21 @@ export async function renderBursts(o: RenderBurstsInput): Promise<string[]> {
       if (e instanceof Error) e.message = `${burst.scope.kind} "${burst.scope.value}": ${e.message}`;
       throw e;
     });
+    // The team's own workbook, from the team's metrics.json, in the words of the PDF.
+    const workbook = await buildWorkbook({ metrics, report: o.report, locale: o.locale, templatesDir: o.templatesDir ?? templatesDirFor(o.report) });
     const base = burstBase(resolve(o.out), o.report.id, burst, metrics.period.id, metrics.locale);
     writeFileAtomic(`${base}.metrics.json`, metricsText);
     writeFileAtomic(`${base}.pdf`, pdf);
-    const run: RunRecord = { runId: o.runId, reportId: metrics.reportId, period: metrics.period.id, locale: metrics.locale, pdfSha256: sha256(pdf), metricsSha256: sha256(metricsText) };
+    writeFileAtomic(`${base}.xlsx`, workbook);
+    const run: RunRecord = {
+      runId: o.runId,
+      reportId: metrics.reportId,
+      period: metrics.period.id,
+      locale: metrics.locale,
+      pdfSha256: sha256(pdf),
+      metricsSha256: sha256(metricsText),
+      workbookSha256: sha256(workbook),
+    };
     writeFileAtomic(`${base}.run.json`, `${JSON.stringify(run, null, 2)}\n`);
     written[i] = `${base}.pdf`;
     o.log(`  [${++done}/${plan.bursts.length}] ${burst.scope.kind} "${burst.scope.value}": ${base}.pdf (${((Date.now() - t) / 1000).toFixed(1)} s)`);
@@ -123,7 +137,11 @@ export async function deliverBursts(o: DeliverBurstsInput): Promise<number> {
       if (!existsSync(`${base}.run.json`)) throw Object.assign(new Error(`no ${base}.pdf with its .run.json: run \`npm run report\` first; nothing sent`), { exit: 2 });
       const pdf = new Uint8Array(readFileSync(`${base}.pdf`));
       const metrics = readFileSync(`${base}.metrics.json`);
-      const run = assertSameRun(readFileSync(`${base}.run.json`, 'utf8'), pdf, metrics, `${base}.run.json`);
+      const runText = readFileSync(`${base}.run.json`, 'utf8');
+      // The team's workbook travels with its PDF when the run that wrote the PDF wrote it too.
+      if (runNamesWorkbook(runText) && !existsSync(`${base}.xlsx`)) throw Object.assign(new Error(`no ${base}.xlsx that ${base}.run.json names: run \`npm run report\` again; nothing sent`), { exit: 2 });
+      const workbook = runNamesWorkbook(runText) ? new Uint8Array(readFileSync(`${base}.xlsx`)) : undefined;
+      const run = assertSameRun(runText, pdf, metrics, `${base}.run.json`, workbook);
       if (o.runId && run.runId !== o.runId) {
         throw Object.assign(new Error(`${base}.pdf is of run ${run.runId}, not of run ${o.runId} that made the company report: run \`npm run report\` again; nothing sent`), { exit: 2 });
       }
@@ -134,7 +152,7 @@ export async function deliverBursts(o: DeliverBurstsInput): Promise<number> {
         report: { ...scopedTitles(o.report, burst.scope), recipients },
         scope: burst.scope,
         period: o.company.period.id,
-        parts: { pdf, metrics },
+        parts: { pdf, metrics, ...(workbook ? { workbook } : {}) },
         from: o.from,
         attachLimitBytes: o.attachLimitBytes,
         linkExpiresSeconds: o.linkExpiresSeconds,

@@ -34,7 +34,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 import { LocalArchive } from '../deliver/archive.js';
-import { assertCompleteReport, assertSameRun, deliverReport } from '../deliver/deliver.js';
+import { assertCompleteReport, assertSameRun, deliverReport, runNamesWorkbook } from '../deliver/deliver.js';
 import { LOCALES } from '../pipeline/reportsConfig.js';
 import { outputBase } from './runMetrics.js';
 import { OutboxTransport, SmtpTransport, type MailTransport } from '../deliver/transport.js';
@@ -135,14 +135,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const runText = readOrFail(runFile, 'run record').toString('utf8');
   // The workbook travels with the PDF when the run that wrote the PDF wrote it too.
-  const named = (() => {
-    try {
-      return (JSON.parse(runText) as { workbookSha256?: unknown } | null)?.workbookSha256 !== undefined;
-    } catch {
-      return false; // assertSameRun says what is wrong with the record
-    }
-  })();
-  const workbook = named ? new Uint8Array(readOrFail(workbookFile, 'workbook')) : undefined;
+  const workbook = runNamesWorkbook(runText) ? new Uint8Array(readOrFail(workbookFile, 'workbook')) : undefined;
   const run = assertSameRun(runText, pdf, metricsBytes, runFile, workbook);
 
   const def = reports.find((r) => r.id === reportId);

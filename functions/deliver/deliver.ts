@@ -144,6 +144,15 @@ export interface RunRecord {
   workbookSha256?: string;
 }
 
+/** Whether a run record names a workbook (the run wrote one beside the PDF); false when it is not JSON (assertSameRun says so). */
+export function runNamesWorkbook(runText: string): boolean {
+  try {
+    return (JSON.parse(runText) as { workbookSha256?: unknown } | null)?.workbookSha256 !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Checks that the PDF and metrics.json (and the workbook, when the record names one) are the files
  * `run` names; throws ReportIncompleteError if not.

@@ -2,6 +2,8 @@
  * The manager's commentary on the first page: an analyst's Markdown file per report, period and
  * locale, kept at `<commentary dir>/<reportId>/<period>.<locale>.md`
  * (e.g. `config/commentary/monthly-service-review/2026-11.ru.md`). No file: no commentary block.
+ * On AWS the render function reads the same name under `commentary/` in the archive bucket
+ * (commentaryKey; ../handlers/render.ts).
  *
  * The Markdown is rendered with markdown-it, raw HTML disabled: a `<script>` or any other tag
  * written in the file prints as text. Links keep their text and show their address after it
@@ -21,12 +23,22 @@ export function commentaryPath(dir: string, reportId: string, period: string, lo
   return join(dir, reportId, `${period}.${locale}.md`);
 }
 
+/** The S3 key of the commentary of one report, period and locale (in the archive bucket): `commentary/<reportId>/<period>.<locale>.md`. */
+export function commentaryKey(reportId: string, period: string, locale: string): string {
+  return `commentary/${reportId}/${period}.${locale}.md`;
+}
+
+/** A commentary file's text as the page takes it: without a byte-order mark; null when blank. */
+export function commentaryText(raw: string): string | null {
+  const text = raw.replace(/^\uFEFF/, '');
+  return text.trim() === '' ? null : text;
+}
+
 /** The commentary's Markdown, or null when there is no file for this report, period and locale. */
 export function readCommentary(dir: string, reportId: string, period: string, locale: string): string | null {
   const file = commentaryPath(resolve(dir), reportId, period, locale);
   if (!existsSync(file)) return null;
-  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-  return text.trim() === '' ? null : text;
+  return commentaryText(readFileSync(file, 'utf8'));
 }
 
 /** The commentary folder to use: the one given, else config/commentary when it exists, else none. */

@@ -11,6 +11,11 @@
  *   Data quality one row per table: rows read, duplicates, rejected (and per reason), records
  *                used, newest record (a date in the report's time zone), state
  *
+ * A team's (or channel's) report (metrics.json `scope`, ./burst.ts) gets its own workbook from its
+ * own metrics.json: the title, the Summary's value column and the Trend's indicator column name the
+ * segment ("Value (Team: Billing)"), the Summary ends with the company's value, and there are no
+ * breakdown sheets.
+ *
  * Cells hold real numbers with number formats, not text: a rate is a fraction shown as a percent
  * (`0.0%`), hours and seconds are Excel durations (`[h]:mm`, `[m]:ss`), counts `#,##0`, a change
  * of a rate in percentage points with the locale's unit. Header rows are frozen (and the indicator
@@ -113,7 +118,11 @@ export async function workbookOfModel(model: ReportModel, metrics: MetricsJson):
   const pp = t('units.pp');
   const wb = new ExcelJS.Workbook();
   wb.creator = 'CRM service report';
-  wb.title = `${model.title} — ${model.period.label}`;
+  // A team's (or channel's) workbook says whose figures it holds: its title, the Summary's value
+  // column and the Trend's indicator column name the segment, and a last column gives the company's.
+  const scope = model.scope;
+  const scoped = (header: string) => (scope ? `${header} (${scope.label})` : header);
+  wb.title = [model.title, scope?.label, model.period.label].filter(Boolean).join(' — ');
   wb.created = new Date(metrics.generatedAt);
   wb.modified = new Date(metrics.generatedAt);
   const list: IndicatorModel[] = Object.values(model.indicators);
@@ -145,7 +154,7 @@ export async function workbookOfModel(model: ReportModel, metrics: MetricsJson):
       { header: t('workbook.colId'), width: 26 },
       { header: t('labels.colIndicator'), width: 40 },
       { header: t('workbook.colCategory'), width: 18 },
-      { header: t('labels.colValue'), width: 12 },
+      { header: scoped(t('labels.colValue')), width: scope ? 22 : 12 },
       { header: t('labels.colTarget'), width: 12 },
       { header: t('labels.colStatus'), width: 14 },
       { header: t('labels.previous'), width: 14 },
@@ -153,6 +162,7 @@ export async function workbookOfModel(model: ReportModel, metrics: MetricsJson):
       { header: t('labels.yearAgo'), width: 14 },
       { header: t('labels.colN'), width: 10 },
       { header: t('workbook.colLowSample'), width: 10 },
+      ...(scope ? [{ header: t('labels.company'), width: 12 }] : []),
     ],
     2,
   );
@@ -167,13 +177,14 @@ export async function workbookOfModel(model: ReportModel, metrics: MetricsJson):
     num(row.getCell(9), i.yearAgo === null ? null : f.cell(i.yearAgo), f.numFmt);
     num(row.getCell(10), i.n, '#,##0');
     if (i.lowSample) row.getCell(11).value = '*';
+    if (scope && i.company) num(row.getCell(12), i.company.value === null ? null : f.cell(i.company.value), f.numFmt);
   }
 
   // Trend: the window of the first indicator (every indicator shares it)
   const months = list[0]?.trend.map((p) => p.period) ?? [];
   const trend = sheet(
     t('workbook.sheetTrend'),
-    [{ header: t('workbook.colId'), width: 26 }, { header: t('labels.colIndicator'), width: 40 }, ...months.map((m) => ({ header: formatMonthYearShort(m, model.locale), width: 11 }))],
+    [{ header: t('workbook.colId'), width: 26 }, { header: scoped(t('labels.colIndicator')), width: 40 }, ...months.map((m) => ({ header: formatMonthYearShort(m, model.locale), width: 11 }))],
     2,
   );
   for (const i of list) {
@@ -186,8 +197,8 @@ export async function workbookOfModel(model: ReportModel, metrics: MetricsJson):
     });
   }
 
-  // Breakdowns: one sheet per kind the report shows
-  for (const kind of model.breakdownKinds) {
+  // Breakdowns: one sheet per kind the report shows (none in a team's workbook: its segments are empty)
+  for (const kind of scope ? [] : model.breakdownKinds) {
     const ws = sheet(
       t(`segments.${kind}Title`),
       [

@@ -340,6 +340,18 @@ describe('IAM', () => {
     }
   });
 
+  it("lets the render function read the analysts' commentary under commentary/ of the archive, and only read it", () => {
+    const render = Object.values(resources())
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties!['Roles']).includes('Render'))
+      .flatMap((p) => (p.Properties!['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement);
+    const commentary = render.filter((s) => JSON.stringify(s.Resource).includes('/commentary/*'));
+    expect(commentary.map((s) => s.Action)).toEqual(['s3:GetObject']);
+    expect(JSON.stringify(commentary[0]!.Resource)).toContain('Archive');
+    // Listing under the prefix: a month without commentary reads as 404 (no block), not 403.
+    const list = render.filter((s) => [s.Action].flat().includes('s3:ListBucket'));
+    expect(list.map((s) => s.Condition)).toEqual([{ StringLike: { 's3:prefix': ['commentary/*'] } }]);
+  });
+
   it('names the workgroup and the Glue database and tables', () => {
     const athena = statements().find((s) => [s.Action].flat().includes('athena:StartQueryExecution'))!;
     expect(JSON.stringify(athena.Resource)).toContain(':workgroup/crm-service-report');

@@ -1,6 +1,6 @@
 /**
  * A report that bursts by team, end to end on generated sample data: `npm run report` writes one
- * PDF per team (each with its own metrics.json and run.json) from the one company metrics.json,
+ * PDF per team (each with its own metrics.json, workbook and run.json) from the one company metrics.json,
  * every figure in a team's report is that team's entry of the company metrics.json, and
  * `npm run deliver` mails each team's PDF to that team's recipients only, once; a burst nobody
  * owns goes to the fallback with a warning, and a re-run sends only what is missing.
@@ -8,6 +8,8 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import ExcelJS from 'exceljs';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main as deliverCli } from '../../functions/cli/deliver.js';
@@ -59,6 +61,12 @@ const EXPECTED_INBOX: Record<string, string[]> = {
 const EN_NAMES: Record<string, { name: string }> = JSON.parse(readFileSync(new URL('../../templates/locales/en.json', import.meta.url), 'utf8')).indicators;
 const squash = (s: string) => s.replace(/\s+/gu, '');
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A cell's number; exceljs reads a number under a duration format back as a Date of Excel's 1899-12-30 epoch. */
+const serial = (cell: ExcelJS.Cell): number | null => {
+  const v = cell.value;
+  if (v instanceof Date) return (v.getTime() - Date.UTC(1899, 11, 30)) / 86_400_000;
+  return typeof v === 'number' ? v : null;
+};
 
 let work: string;
 let out: string;
@@ -119,7 +127,37 @@ describe('npm run report with a burst by team', () => {
     expect(Object.keys(company.segments.team).sort()).toEqual(Object.keys(PDF_OF).sort());
     expect(burstPaths.map((p) => p.slice(out.length + 1)).sort()).toEqual(Object.values(PDF_OF).sort());
     const files = readdirSync(out).filter((f) => f.startsWith('team-review~')).sort();
-    expect(files).toEqual(Object.values(PDF_OF).flatMap((pdf) => [pdf, pdf.replace(/\.pdf$/, '.metrics.json'), pdf.replace(/\.pdf$/, '.run.json')]).sort());
+    expect(files).toEqual(Object.values(PDF_OF).flatMap((pdf) => ['.pdf', '.metrics.json', '.xlsx', '.run.json'].map((ext) => pdf.replace(/\.pdf$/, ext))).sort());
+  });
+
+  it.each(Object.keys(PDF_OF))("gives team %s its own workbook, named in its run.json, with the team's figures under headers naming the team", async (team) => {
+    // Prepare
+    const file = join(out, PDF_OF[team]!.replace(/\.pdf$/, '.xlsx'));
+    const bytes = readFileSync(file);
+    const entry = company.segments.team[team]!;
+    // Act
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(bytes as unknown as ArrayBuffer);
+    // Assess
+    expect(JSON.parse(readFileSync(file.replace(/\.xlsx$/, '.run.json'), 'utf8')).workbookSha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    const s = wb.getWorksheet('Summary')!;
+    // The cases without a team are labelled as on the PDF's cover.
+    expect(s.getRow(1).getCell(4).value).toBe(`Value (Team: ${team === 'unassigned' ? '(unassigned)' : team})`);
+    expect(s.getRow(1).getCell(12).value).toBe('Company');
+    const rows = new Map<string, ExcelJS.Row>();
+    s.eachRow((r, k) => void (k > 1 && rows.set(String(r.getCell(1).value), r)));
+    for (const [id, e] of Object.entries(entry)) {
+      // The cell's number by hand: a rate 0..100 is a fraction, hours and seconds are Excel days
+      // (read back through a Date: to the millisecond, about 1e-8 of a day).
+      const unit = company.indicators[id]!.unit;
+      const cell = (v: number) => (unit === '%' ? v / 100 : unit === 'h' ? v / 24 : unit === 's' ? v / 86_400 : v);
+      const row = rows.get(id)!;
+      if (e.value === null) expect(row.getCell(4).value, id).toBeNull();
+      else expect(serial(row.getCell(4)), id).toBeCloseTo(cell(e.value), 7);
+      expect(row.getCell(10).value, `${id} n`).toBe(e.n);
+      const c = company.indicators[id]!.value;
+      if (c !== null) expect(serial(row.getCell(12)), `${id} company`).toBeCloseTo(cell(c), 7);
+    }
   });
 
   it('warns about the teams nobody owns and the owner whose team has no data', () => {
@@ -177,6 +215,12 @@ describe('npm run deliver with a burst by team', () => {
     expect(await inbox(smtp.messages)).toEqual(EXPECTED_INBOX);
     const record = JSON.parse(readFileSync(join(work, 'archive', 'reports', 'team-review', '2026-10', 'team=billing-3ac8bbca', 'delivery.json'), 'utf8'));
     expect(record).toMatchObject({ status: 'sent', recipients: [{ address: 'billing-lead@example.com', status: 'accepted' }] });
+    // Billing's own workbook: attached to Billing's mail and archived in Billing's folder
+    const billingXlsx = PDF_OF.Billing!.replace(/\.pdf$/, '.xlsx');
+    const billingMail = await Promise.all(smtp.messages.filter((m) => m.to.includes('billing-lead@example.com')).map((m) => simpleParser(m.raw)));
+    const sheets = billingMail[0]!.attachments.filter((a) => a.contentType === 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    expect(sheets.map((a) => Buffer.compare(a.content, readFileSync(join(out, billingXlsx))))).toEqual([0]);
+    expect(readFileSync(join(work, 'archive', 'reports', 'team-review', '2026-10', 'team=billing-3ac8bbca', billingXlsx.replace('.en.xlsx', '.xlsx')))).toEqual(readFileSync(join(out, billingXlsx)));
 
     // Act 2: the same again
     smtp.messages.length = 0;

@@ -2,11 +2,12 @@
  * Bursting on AWS, state by state with the real handlers: s3rver as the archive bucket,
  * smtp-server as the mail server, real Chromium. The company render lists one step event per team
  * (the state machine's Map items) and the recipient warnings (the ops notice); each item's render
- * writes that team's metrics.json and PDF in its own work folder, and its delivery archives them in
+ * writes that team's metrics.json, PDF and workbook in its own work folder, and its delivery archives them in
  * the team's own archive folder and mails them to the team's recipients only, once.
  */
 import { readFileSync } from 'node:fs';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import ExcelJS from 'exceljs';
 import { simpleParser } from 'mailparser';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ import type { MetricsJson } from '../../functions/metrics/schema.js';
 import { parseReports } from '../../functions/metrics/config.js';
 import { closeBrowser, launchBrowser } from '../../functions/render/browser.js';
 import { renderReport } from '../../functions/render/renderReport.js';
+import { buildWorkbook } from '../../functions/render/workbook.js';
 import { startS3, startSmtp, type LocalS3, type LocalSmtp } from '../infra/support/localAws.js';
 
 const BUCKET = 'archive';
@@ -54,8 +56,9 @@ afterAll(async () => {
 });
 
 const render = () =>
-  // The workbook's bytes stand in for the Lambda's workbook (render/workbook.ts): only the company's is kept.
-  createRenderHandler({ s3: s3.client, reports, archiveBucket: BUCKET, logger, render: async ({ metrics, report }) => ({ ...(await renderReport({ metrics, report, browser })), workbook: new Uint8Array([80, 75, 3, 4]) }) });
+  // As the Lambda renders (lambda/render.ts): the PDF, and the workbook of the same metrics.json.
+  createRenderHandler({ s3: s3.client, reports, archiveBucket: BUCKET, logger, render: async ({ metrics, report }) => ({ ...(await renderReport({ metrics, report, browser })), workbook: await buildWorkbook({ metrics, report }) }) });
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const deliver = () =>
   createDeliverHandler({ s3: s3.client, transport: new SmtpTransport(smtp.url), reports, archiveBucket: BUCKET, sender: 'Reports <reports@example.com>', attachLimitBytes: 10 * 2 ** 20, linkExpiresSeconds: 3600, logger });
 const get = async (key: string) => Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
@@ -87,7 +90,16 @@ describe('a report that bursts by team, on AWS', () => {
     expect(billingMetrics.indicators.csat_pct!.value).toBe(company.segments.team.Billing!.csat_pct!.value);
     expect(billing.bursts).toBeUndefined();
     expect(out.workbookKey).toBe('work/exec-1/report.xlsx');
-    expect(billing.workbookKey).toBeUndefined();
+    // Billing's own workbook beside its PDF, from Billing's metrics.json: the fixture's Billing CSAT is 29 satisfied of 31 (93.5 %), the company's 75 of 91 (82.4 %)
+    expect(billing.workbookKey).toBe('work/exec-1/team=billing-3ac8bbca/report.xlsx');
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load((await get('work/exec-1/team=billing-3ac8bbca/report.xlsx')) as unknown as ArrayBuffer);
+    const summary = wb.getWorksheet('Summary')!;
+    expect(summary.getRow(1).getCell(4).value).toBe('Value (Team: Billing)');
+    const csat = summary.getRows(2, summary.rowCount - 1)!.find((r) => r.getCell(1).value === 'csat_pct')!;
+    expect(csat.getCell(4).value).toBeCloseTo(29 / 31, 12);
+    expect(csat.getCell(10).value).toBe(31);
+    expect(csat.getCell(12).value).toBeCloseTo(75 / 91, 12);
 
     // Act 3: deliver both, then both again (a retried Map iteration)
     smtp.messages.length = 0;
@@ -103,6 +115,10 @@ describe('a report that bursts by team, on AWS', () => {
     expect(attached.filename).toBe('monthly-service-review~team=billing-3ac8bbca-2026-10.pdf');
     expect(Buffer.compare(attached.content, await get('work/exec-1/team=billing-3ac8bbca/report.pdf'))).toBe(0);
     expect(Buffer.compare(attached.content, await get('reports/monthly-service-review/2026-10/team=billing-3ac8bbca/monthly-service-review~team=billing-3ac8bbca-2026-10.pdf'))).toBe(0);
+    const sheet = billingMail.attachments.find((a) => a.contentType === XLSX)!;
+    expect(sheet.filename).toBe('monthly-service-review~team=billing-3ac8bbca-2026-10.xlsx');
+    expect(Buffer.compare(sheet.content, await get('work/exec-1/team=billing-3ac8bbca/report.xlsx'))).toBe(0);
+    expect(Buffer.compare(sheet.content, await get('reports/monthly-service-review/2026-10/team=billing-3ac8bbca/monthly-service-review~team=billing-3ac8bbca-2026-10.xlsx'))).toBe(0);
     expect(again.map((r) => r.delivery)).toEqual(['already_sent', 'already_sent']);
     expect(smtp.messages).toHaveLength(2);
   }, 120_000);

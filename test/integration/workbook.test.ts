@@ -16,6 +16,7 @@ import { sha256 } from '../../functions/deliver/deliver.js';
 import { createRenderHandler } from '../../functions/handlers/render.js';
 import type { MetricsJson } from '../../functions/metrics/schema.js';
 import { ReportDefSchema } from '../../functions/pipeline/reportsConfig.js';
+import { segmentMetrics } from '../../functions/render/burst.js';
 import { buildWorkbook } from '../../functions/render/workbook.js';
 import { csv, writeExports } from '../helpers/fixtures.js';
 import { sampleMetrics } from '../infra/support/fixtures.js';
@@ -144,6 +145,35 @@ describe('the report workbook', () => {
     // 2026-10-31T12:00Z is 15:00 in Moscow: the sheet shows the report's wall clock
     expect(tickets.getCell(7).value).toEqual(new Date('2026-10-31T15:00:00.000Z'));
     expect(tickets.getCell(7).numFmt).toBe('yyyy-mm-dd hh:mm');
+  });
+
+  it("a team's workbook holds the team's figures under headers naming the team, the company's value last", async () => {
+    // Prepare: the team's report's metrics.json, as the burst makes it from the company's
+    const m = metrics('en');
+    const team = segmentMetrics(m, { kind: 'team', value: '<b>VIP</b> & Co' });
+    // Act
+    const wb = await read(await buildWorkbook({ metrics: team, report: report(m) }));
+    // Assess: no breakdown sheets (a team's segments are empty)
+    expect(wb.worksheets.map((w) => w.name)).toEqual(['Summary', 'Trend', 'Data quality']);
+    expect(wb.title).toBe('Service review — Team: <b>VIP</b> & Co — October 2026');
+    const s = wb.getWorksheet('Summary')!;
+    expect(s.getRow(1).values).toEqual([
+      undefined, 'Id', 'Indicator', 'Category', 'Value (Team: <b>VIP</b> & Co)', 'Target', 'Status', 'Previous month', 'Change', 'A year ago', 'n', 'Low sample', 'Company',
+    ]);
+    // The team's entry: CSAT 60 % of 100, missed, 70 % the month before; the company's 71.4 %
+    const csat = rowOf(s, 'csat_pct');
+    expect(csat.getCell(4).value).toBeCloseTo(0.6, 10);
+    expect(csat.getCell(6).value).toBe('Missed');
+    expect(csat.getCell(7).value).toBeCloseTo(0.7, 10);
+    expect(csat.getCell(8).value).toBeCloseTo(-10, 10);
+    expect(csat.getCell(10).value).toBe(100);
+    expect(csat.getCell(12).value).toBeCloseTo(0.714, 10);
+    expect(csat.getCell(12).numFmt).toBe('0.0%');
+    // Not in the team's entry: no figure of its own, the company's 1,234 beside it
+    const volume = rowOf(s, 'ticket_volume');
+    expect(volume.getCell(4).value).toBeNull();
+    expect(volume.getCell(12).value).toBe(1234);
+    expect(wb.getWorksheet('Trend')!.getRow(1).getCell(2).value).toBe('Indicator (Team: <b>VIP</b> & Co)');
   });
 
   it("writes sheet names, headers and status words in the report's language (Russian)", async () => {

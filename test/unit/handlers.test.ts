@@ -248,6 +248,8 @@ describe('render step', () => {
     // The part of the SDK's stream body the handler uses.
     const body = { transformToString: async () => JSON.stringify(metrics) };
     s3Mock.on(GetObjectCommand).resolves({ Body: body as never });
+    // No analyst's commentary for this report (S3 answers NoSuchKey): no commentary block.
+    s3Mock.on(GetObjectCommand, { Key: 'commentary/ops-review/2026-10.en.md' }).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' }));
     s3Mock.on(PutObjectCommand).resolves({});
     const seen: unknown[] = [];
     const render = createRenderHandler({

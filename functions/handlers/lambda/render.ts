@@ -29,9 +29,9 @@ export const handler = createRenderHandler({
   s3: new S3Client({}),
   reports: loadReportsFrom(env.CONFIG_DIR),
   archiveBucket: env.ARCHIVE_BUCKET,
-  render: async ({ metrics, report }) => {
+  render: async ({ metrics, report, commentary }) => {
     const b = await browser();
-    const out = await renderReport({ metrics, report, timeoutMs: 120_000, browser: b }).catch(async (e: unknown) => {
+    const out = await renderReport({ metrics, report, commentary, timeoutMs: 120_000, browser: b }).catch(async (e: unknown) => {
       warm = undefined;
       await closeBrowser(b, 1_000);
       throw e;
