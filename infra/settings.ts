@@ -11,7 +11,7 @@ import { parseMapping, type Mapping } from '../functions/engine/mappings.js';
 import { DEFAULT_EXPORTS_SINCE } from '../functions/ingest/layout.js';
 import { ConfigError, formatZodIssues } from '../functions/pipeline/configErrors.js';
 import { type ReportsFile } from '../functions/pipeline/reportsConfig.js';
-import { checkTemplates } from '../functions/render/templates.js';
+import { checkTemplatesStrict, templateSamples } from '../functions/render/templates.js';
 import { parseReports, parseTargets } from '../functions/metrics/config.js';
 import { MAIL_LIMITS } from '../functions/deliver/compose.js';
 
@@ -89,6 +89,7 @@ export function loadSettings(get: (key: string) => unknown, rootDir: string): Se
   attempt(() => parseTargets(read('targets.yaml'), 'config/targets.yaml'));
   const mappingFile = ctx.success ? ctx.data.mappingFile : undefined;
   const mapping = mappingFile ? attempt(() => parseMapping(read(mappingFile), `config/${mappingFile}`)) : undefined;
+  const reportsOf = (template: string) => reports?.reports.filter((r) => r.template === template) ?? [];
   for (const template of new Set(reports?.reports.map((r) => r.template) ?? [])) {
     // As the renderer resolves it: a name is a folder under templates/, a path is relative to the project.
     const isPath = /[\\/]/.test(template) || template.startsWith('.');
@@ -101,7 +102,14 @@ export function loadSettings(get: (key: string) => unknown, rootDir: string): Se
       problems.push(`templates/${template}: folder not found (named by config/reports.yaml)`);
       continue;
     }
-    for (const err of checkTemplates(dir)) problems.push(`templates/${template}/${err.message}`);
+    // As `npm run validate` and `npm run report` check it: rendered in Handlebars strict mode against
+    // the sample models of each report using it (templates/sample.metrics.json), so a misspelt field
+    // or message key fails here with its file and line, not in the render function on the 1st.
+    const found = new Set<string>();
+    for (const r of reportsOf(template)) {
+      for (const err of checkTemplatesStrict(dir, templateSamples(dir, r))) found.add(`templates/${template}/${err.message}`);
+    }
+    problems.push(...found);
   }
   for (const r of reports?.reports ?? []) {
     if (r.recipients.length === 0) problems.push(`config/reports.yaml: report ${r.id} has no recipients; a scheduled report would reach nobody`);

@@ -23,6 +23,7 @@ import { escapeXml } from '../render/charts.js';
 import { BUILTIN_LOCALES_DIR, loadMessages, localeDirsFor } from '../render/messages.js';
 import { buildReportModel, renderHtml, renderReport, templatesDirFor } from '../render/renderReport.js';
 import { commentaryDirFor, readCommentary } from '../render/commentary.js';
+import { SAMPLE_METRICS_FILE } from '../render/templates.js';
 import { parseMetricsJsonText, type MetricsJson } from '../metrics/schema.js';
 import { applyTargets } from '../metrics/status.js';
 import { loadReports, loadTargets } from '../metrics/config.js';
@@ -46,9 +47,8 @@ export interface PreviewServer {
   close(): Promise<void>;
 }
 
-const FIXTURE = fileURLToPath(new URL('../../test/fixtures/metrics.sample.json', import.meta.url));
 
-/** The newest out/<reportId>-*.metrics.json, else the sample fixture. */
+/** The newest out/<reportId>-*.metrics.json, else the sample metrics (templates/sample.metrics.json). */
 function defaultMetricsFile(reportId: string): string {
   const dir = 'out';
   if (existsSync(dir)) {
@@ -58,7 +58,7 @@ function defaultMetricsFile(reportId: string): string {
       .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
     if (files[0]) return files[0];
   }
-  return FIXTURE;
+  return SAMPLE_METRICS_FILE;
 }
 
 /**
@@ -174,7 +174,7 @@ export async function startPreview(o: PreviewOptions = {}): Promise<PreviewServe
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const opts = new Command('preview')
     .description('Serve the report as HTML on localhost; reload on template, target or config changes.')
-    .option('--metrics <file>', 'metrics.json (default: the newest out/<report>-*.metrics.json, else the sample fixture)')
+    .option('--metrics <file>', 'metrics.json (default: the newest out/<report>-*.metrics.json, else templates/sample.metrics.json)')
     .option('--report <id>', 'report id (default: the first)')
     .option('--reports <file>', 'report definitions', 'config/reports.yaml')
     .option('--targets <file>', 'targets file', 'config/targets.yaml')

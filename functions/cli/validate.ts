@@ -4,7 +4,7 @@
  * Checks report definitions, targets, source mappings and every templates folder the reports
  * use (plus --templates) together, prints every problem as `file[:line]: problem`, and exits
  * non-zero when there is any. A templates folder is rendered in Handlebars strict mode against
- * complete sample models (test/fixtures/metrics.sample.json through the real model builder) in
+ * complete sample models (templates/sample.metrics.json through the real model builder) in
  * every locale, so an unknown field, helper, partial or message key is found before any data is read.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

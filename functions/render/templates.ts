@@ -372,7 +372,7 @@ export function compileTemplates(dir: string): CompiledTemplates {
 // Strict check: every template rendered in Handlebars strict mode against complete sample models.
 
 /** The sample metrics.json the templates are checked against (the real pipeline's output on the sample data). */
-export const SAMPLE_METRICS_FILE = fileURLToPath(new URL('../../test/fixtures/metrics.sample.json', import.meta.url));
+export const SAMPLE_METRICS_FILE = fileURLToPath(new URL('../../templates/sample.metrics.json', import.meta.url));
 
 /** Helpers whose first argument is a message key (checked when it is a literal). */
 const MESSAGE_KEY_HELPERS = new Set(['t', 'cssPageCounter']);

@@ -1,5 +1,5 @@
 /** Config and context are validated at synth: a bad file or value fails, naming the problem. */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -60,6 +60,19 @@ describe('settings', () => {
     writeFileSync(join(dir, 'config', 'targets.yaml'), 'min_sample: -3\n');
     rmSync(join(dir, 'templates', 'default'), { recursive: true });
     expect(() => loadSettings(ctx(), dir)).toThrow(/config\/targets\.yaml[\s\S]*templates\/default: folder not found/);
+  });
+
+  it('fails on a misspelt field in a template, with its file and line, as npm run validate does', () => {
+    // Prepare: the cover's period label misspelt
+    const dir = projectCopy();
+    const cover = join(dir, 'templates', 'default', 'partials', 'cover.hbs');
+    const lines = readFileSync(cover, 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.includes('{{period.label}}'));
+    expect(at).toBeGreaterThanOrEqual(0);
+    lines[at] = lines[at]!.replace('{{period.label}}', '{{period.lable}}');
+    writeFileSync(cover, lines.join('\n'));
+    // Act + Assess
+    expect(() => loadSettings(ctx(), dir)).toThrow(`templates/default/partials/cover.hbs:${at + 1}: unknown field "period.lable"`);
   });
 
   it('fails when the sender is not within the SES identity', () => {

@@ -39,7 +39,7 @@ const reports = parseReports(
 `,
   'reports.yaml',
 );
-const fixture = readFileSync(new URL('../fixtures/metrics.sample.json', import.meta.url), 'utf8');
+const fixture = readFileSync(new URL('../../templates/sample.metrics.json', import.meta.url), 'utf8');
 const company = JSON.parse(fixture) as MetricsJson;
 const logger = createLogger('burst-test');
 logger.setLogLevel('SILENT');

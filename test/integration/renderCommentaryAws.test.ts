@@ -32,7 +32,7 @@ const reports = parseReports(
 `,
   'reports.yaml',
 );
-const fixture = readFileSync(new URL('../fixtures/metrics.sample.json', import.meta.url), 'utf8');
+const fixture = readFileSync(new URL('../../templates/sample.metrics.json', import.meta.url), 'utf8');
 const logger = createLogger('commentary-test');
 logger.setLogLevel('SILENT');
 const squash = (s: string) => s.replace(/\s+/gu, '');

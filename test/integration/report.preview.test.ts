@@ -28,7 +28,7 @@ const waitForText = (text: string) => page.waitForFunction((t) => document.body.
 beforeAll(async () => {
   copyFileSync('config/targets.yaml', targets);
   mkdirSync(commentary);
-  server = await startPreview({ port: 0, templates: templates.dir, targets, metrics: 'test/fixtures/metrics.sample.json', commentary });
+  server = await startPreview({ port: 0, templates: templates.dir, targets, metrics: 'templates/sample.metrics.json', commentary });
   browser = await launchBrowser();
   page = await browser.newPage();
   await page.goto(server.url, { waitUntil: 'load' });

@@ -20,7 +20,7 @@ import { normalizeSpace, readPdf, type PdfInfo } from './support/pdfText.js';
 import { metricsDocument, segmentEntry, tableQuality, trendOf as trendPoints } from '../support/metricsObjects.js';
 import { type IndicatorResult, type MetricsJson, type SegmentResult, type TableQuality } from '../../functions/metrics/schema.js';
 
-const fixture = (): MetricsJson => JSON.parse(readFileSync(new URL('../fixtures/metrics.sample.json', import.meta.url), 'utf8'));
+const fixture = (): MetricsJson => JSON.parse(readFileSync(new URL('../../templates/sample.metrics.json', import.meta.url), 'utf8'));
 const titles: Record<Locale, string> = { en: 'Monthly customer service review', 'zh-CN': '客户服务月度报告', ru: 'Ежемесячный отчёт о качестве обслуживания' };
 const reportFor = (locale: Locale) => ReportDefSchema.parse({ id: 'monthly-service-review', title: titles[locale], organisation: 'Northwind Trading', locale, timezone: 'Europe/Moscow' });
 const EVIL_TEAM = '<script>alert("pwned")</script>';

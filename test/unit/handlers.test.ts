@@ -244,7 +244,7 @@ describe('resolve period step', () => {
 
 describe('render step', () => {
   it('renders metrics.json from the run scratch space into a PDF beside it', async () => {
-    const metrics = { ...JSON.parse(readFileSync('test/fixtures/metrics.sample.json', 'utf8')), reportId: 'ops-review' };
+    const metrics = { ...JSON.parse(readFileSync('templates/sample.metrics.json', 'utf8')), reportId: 'ops-review' };
     // The part of the SDK's stream body the handler uses.
     const body = { transformToString: async () => JSON.stringify(metrics) };
     s3Mock.on(GetObjectCommand).resolves({ Body: body as never });

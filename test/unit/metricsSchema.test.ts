@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MetricsJsonError, parseMetricsJson, parseMetricsJsonText } from '../../functions/metrics/schema.js';
 
-const SAMPLE = 'test/fixtures/metrics.sample.json';
+const SAMPLE = 'templates/sample.metrics.json';
 
 describe('metrics.json schema', () => {
   it('accepts the sample metrics.json', () => {

@@ -11,7 +11,7 @@ import { copyTemplates, DEFAULT_TEMPLATES } from '../support/templatesCopy.js';
 import { INDICATOR_IDS } from '../../functions/metrics/indicators.js';
 import { type MetricsJson, type SegmentResult } from '../../functions/metrics/schema.js';
 
-const fixture = (): MetricsJson => JSON.parse(readFileSync(new URL('../fixtures/metrics.sample.json', import.meta.url), 'utf8'));
+const fixture = (): MetricsJson => JSON.parse(readFileSync(new URL('../../templates/sample.metrics.json', import.meta.url), 'utf8'));
 const trend = () => Array.from({ length: 12 }, (_, i) => ({ period: `2026-${String(i + 1).padStart(2, '0')}`, value: null, n: 0 }));
 const segment = (value: number, n: number): SegmentResult => ({ value, n, status: 'no_target', lowSample: false, previous: null, yearAgo: null, trend: trend() });
 /** The HTML of the element whose id is `id`, up to the next <section>. */
