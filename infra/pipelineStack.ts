@@ -148,7 +148,8 @@ export class PipelineStack extends Stack {
         timeout: Duration.minutes(3),
         // Chromium unpacks its binary into /tmp on first use.
         ephemeralStorageMiB: 1024,
-        nodeModules: ['@sparticuz/chromium', 'puppeteer-core', '@fontsource/noto-sans', '@fontsource/noto-sans-sc'],
+        // subset-font reads HarfBuzz's wasm from its package folder (functions/render/fonts.ts cuts the fonts with it).
+        nodeModules: ['@sparticuz/chromium', 'puppeteer-core', '@fontsource/noto-sans', '@fontsource/noto-sans-sc', 'subset-font'],
         // The report embeds only these weights: leave the other font files out of the package.
         pruneCommands: [
           `find "$OUT/node_modules/@fontsource" -type f -name '*.woff*' ${FONT_WEIGHTS.map((w) => `! -name '*-${w}-*'`).join(' ')} -delete`,

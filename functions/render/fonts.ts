@@ -6,11 +6,18 @@
  *
  * Coverage is decided from each subset's real `cmap` table (read out of the woff2), not from its
  * CSS unicode-range, so `uncoveredChars` can say exactly which characters would draw as a box.
+ *
+ * The render (`subsetFontFaceCss`) goes one step further: each chosen file is cut down with
+ * HarfBuzz (subset-font) to the glyphs of the code points the page uses, which makes the page
+ * 3-5 times lighter for Chromium to load (en: 391 KB of base64 font -> about 110 KB). The cuts are
+ * cached per process by (file, code points), so a burst of reports drawing the same characters
+ * subsets each file once.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { brotliDecompressSync } from 'node:zlib';
+import subsetFont from 'subset-font';
 
 export interface FontFace {
   family: string;
@@ -158,11 +165,21 @@ function inRanges(cp: number, ranges: [number, number][]): boolean {
 /** Code points that need a glyph: everything but controls and ordinary spaces. */
 export function codePointsOf(text: string): Set<number> {
   const out = new Set<number>();
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
-    if (cp <= 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp === 0x200b || cp === 0xfeff) continue;
+  // A page is hundreds of KB of mostly ASCII markup: ASCII is ticked off in an array, as a Set
+  // insert per character costs a few ms per report.
+  const ascii = new Uint8Array(0x80);
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) {
+      ascii[unit] = 1;
+      continue;
+    }
+    const cp = text.codePointAt(i)!;
+    if (cp > 0xffff) i++;
+    if (cp <= 0xa0 || cp === 0x200b || cp === 0xfeff) continue;
     out.add(cp);
   }
+  for (let cp = 0x21; cp < 0x7f; cp++) if (ascii[cp]) out.add(cp);
   return out;
 }
 
@@ -222,4 +239,71 @@ export function fontFaceCss(text: string, locale?: string): string {
       return `@font-face{font-family:'${f.family}';font-style:normal;font-weight:${f.weight};font-display:block;src:url(data:font/woff2;base64,${b64}) format('woff2');unicode-range:${f.unicodeRange};}`;
     })
     .join('\n');
+}
+
+/**
+ * Code points kept in every cut of a file that has them, whether or not the text uses them:
+ * printable ASCII, which CSS-generated content (page counters in the margin boxes) may draw
+ * without its digits appearing in the document's text, and the spaces `codePointsOf` leaves out
+ * (a cut without them would space words with another font's glyph, and break lines elsewhere).
+ */
+const ALWAYS_KEPT = [...Array.from({ length: 0x7e - 0x20 + 1 }, (_, i) => 0x20 + i), 0xa0, 0x200b, 0xfeff];
+/** (file, code points) -> base64 of the cut font; the oldest entry goes beyond this many. */
+const SUBSET_CACHE_MAX = 256;
+const subsetCache = new Map<string, Promise<string>>();
+
+/** Forgets every cut font (the bench measures a render that has to cut them). */
+export function clearSubsetCache(): void {
+  subsetCache.clear();
+}
+
+/**
+ * The code points and their upper- and lower-case forms: the stylesheet's `text-transform`
+ * draws letters the text itself does not hold (a Russian table header in capitals).
+ */
+function withCaseForms(codePoints: Set<number>): Set<number> {
+  const out = new Set(codePoints);
+  for (const cp of codePoints) {
+    const ch = String.fromCodePoint(cp);
+    for (const form of [ch.toUpperCase(), ch.toLowerCase()]) for (const c of form) out.add(c.codePointAt(0)!);
+  }
+  return out;
+}
+
+/** Base64 of `file` cut to the glyphs of `codePoints` (sorted), as a TrueType font; cached. */
+function subsetBase64(file: string, codePoints: number[]): Promise<string> {
+  const key = `${file}|${codePoints.join(',')}`;
+  const hit = subsetCache.get(key);
+  if (hit) {
+    // Most recently used last: the Map's insertion order is the eviction order.
+    subsetCache.delete(key);
+    subsetCache.set(key, hit);
+    return hit;
+  }
+  // TrueType, not woff2: compressing woff2 costs 10 times the cut itself, and Chromium decodes
+  // the smaller uncompressed font about as fast.
+  const cut = subsetFont(readFileSync(file), String.fromCodePoint(...codePoints), { targetFormat: 'truetype' }).then((b) => b.toString('base64'));
+  subsetCache.set(key, cut);
+  cut.catch(() => subsetCache.delete(key));
+  while (subsetCache.size > SUBSET_CACHE_MAX) subsetCache.delete(subsetCache.keys().next().value!);
+  return cut;
+}
+
+/**
+ * @font-face rules for the page `text` makes in `locale`: the same faces as `fontFaceCss`, each
+ * cut to the glyphs of the code points of `text` it covers (plus ALWAYS_KEPT), with the same
+ * unicode-range, so the browser picks the same face for every character and draws the same glyph.
+ */
+export async function subsetFontFaceCss(text: string, locale?: string): Promise<string> {
+  const codePoints = codePointsOf(text);
+  const rules = await Promise.all(
+    facesFor(codePoints, familyOrder(locale)).map(async (f) => {
+      const cmap = woff2Cmap(f.file);
+      const keep = [...new Set([...withCaseForms(codePoints), ...ALWAYS_KEPT])].filter((cp) => inRanges(cp, f.ranges) && cmap.has(cp)).sort((a, b) => a - b);
+      if (!keep.length) return '';
+      const b64 = await subsetBase64(f.file, keep);
+      return `@font-face{font-family:'${f.family}';font-style:normal;font-weight:${f.weight};font-display:block;src:url(data:font/ttf;base64,${b64}) format('truetype');unicode-range:${f.unicodeRange};}`;
+    }),
+  );
+  return rules.filter(Boolean).join('\n');
 }

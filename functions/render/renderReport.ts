@@ -2,13 +2,13 @@
  * The render stage: metrics.json -> report model -> HTML (Handlebars) -> PDF (Chromium).
  *
  *   buildReportModel(metrics, report, locale)   pure: every label and number, formatted
- *   renderHtml(model, templatesDir)             the final, self-contained HTML (fonts inlined)
+ *   renderHtmlWithReport(model, templatesDir)   the final, self-contained HTML (fonts cut and inlined)
  *   renderReport({ metrics, report, ... })      both, then the PDF, under one timeout
  */
 import type { Browser } from 'puppeteer-core';
 import type { Locale, ReportDef } from '../pipeline/reportsConfig.js';
 import { htmlToPdf, withBrowser, withTimeout } from './browser.js';
-import { codePointsOf, fontFaceCss, uncoveredChars } from './fonts.js';
+import { codePointsOf, fontFaceCss, subsetFontFaceCss, uncoveredChars } from './fonts.js';
 import { loadMessages, templatesDirFor } from './messages.js';
 import { buildReportModel, type ReportModel } from './reportModel.js';
 import { compileTemplates } from './templates.js';
@@ -27,23 +27,32 @@ export interface RenderedHtml {
   missingGlyphs: string[];
 }
 
-/** Renders the model with the folder's templates and inlines the font subsets the page needs. */
-export function renderHtmlWithReport(model: ReportModel, templatesDir: string): RenderedHtml {
-  const compiled = compileTemplates(templatesDir);
-  const body = compiled.render(model);
-  const fonts = `<style id="embedded-fonts">\n${fontFaceCss(body, model.locale)}\n</style>`;
+/**
+ * Renders the model with the folder's templates and inlines the fonts the page needs, each cut
+ * to the glyphs the page draws (fonts.ts: subsetFontFaceCss). This is the HTML the PDF is printed from.
+ */
+export async function renderHtmlWithReport(model: ReportModel, templatesDir: string): Promise<RenderedHtml> {
+  const body = compileTemplates(templatesDir).render(model);
+  return { html: withFonts(body, await subsetFontFaceCss(body, model.locale)), missingGlyphs: uncoveredChars(codePointsOf(stripTags(body))) };
+}
+
+function withFonts(body: string, css: string): string {
+  const fonts = `<style id="embedded-fonts">\n${css}\n</style>`;
   const at = body.search(/<\/head>/i);
-  const html = at >= 0 ? `${body.slice(0, at)}${fonts}\n${body.slice(at)}` : `${fonts}\n${body}`;
-  return { html, missingGlyphs: uncoveredChars(codePointsOf(stripTags(body))) };
+  return at >= 0 ? `${body.slice(0, at)}${fonts}\n${body.slice(at)}` : `${fonts}\n${body}`;
 }
 
 function stripTags(html: string): string {
   return html.replace(/<style[\s\S]*?<\/style>/gi, ' ').replace(/<[^>]+>/g, ' ');
 }
 
-/** The final HTML of a report model. */
+/**
+ * The final HTML of a report model, synchronously (the HTML preview): the same page, with the
+ * font files it needs inlined whole rather than cut to its glyphs.
+ */
 export function renderHtml(model: ReportModel, templatesDir: string): string {
-  return renderHtmlWithReport(model, templatesDir).html;
+  const body = compileTemplates(templatesDir).render(model);
+  return withFonts(body, fontFaceCss(body, model.locale));
 }
 
 export interface RenderReportInput {
@@ -76,7 +85,7 @@ export async function renderReport(input: RenderReportInput): Promise<RenderRepo
   const templatesDir = input.templatesDir ?? templatesDirFor(input.report);
   const timeoutMs = input.timeoutMs ?? 60_000;
   const model = buildReportModel(input.metrics, input.report, locale, loadMessages(locale, templatesDir), { commentary: input.commentary });
-  const { html, missingGlyphs } = renderHtmlWithReport(model, templatesDir);
+  const { html, missingGlyphs } = await renderHtmlWithReport(model, templatesDir);
   const toPdf = async (browser: Browser) => {
     const { pdf, blocked } = await htmlToPdf(browser, html, { timeoutMs });
     return { html, pdf, blocked, missingGlyphs };
