@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Archive } from '../deliver/archive.js';
-import { assertSameRun, deliverReport, runNamesWorkbook, sha256, type DeliverInput, type RunRecord } from '../deliver/deliver.js';
+import { assertSameRun, deliverReport, runNamesWorkbook, type DeliverInput } from '../deliver/deliver.js';
 import { reportName } from '../deliver/keys.js';
 import type { MailTransport } from '../deliver/transport.js';
 import type { MetricsJson } from '../metrics/schema.js';
@@ -20,7 +20,7 @@ import { planBursts, scopedTitles, segmentMetrics, type PlannedBurst } from '../
 import { templatesDirFor } from '../render/messages.js';
 import { renderReport } from '../render/renderReport.js';
 import { buildWorkbook } from '../render/workbook.js';
-import { outputBase, writeFileAtomic } from './runMetrics.js';
+import { outputBase, writeFileAtomic, writeRenderedRun } from './runMetrics.js';
 
 /** `<out>/<reportId>~<kind>=<slug>-<period>.<locale>`: the shared part of a burst's file names. */
 export function burstBase(out: string, reportId: string, burst: PlannedBurst, period: string, locale: string): string {
@@ -73,18 +73,7 @@ export async function renderBursts(o: RenderBurstsInput): Promise<string[]> {
     const workbook = await buildWorkbook({ metrics, report: o.report, locale: o.locale, templatesDir: o.templatesDir ?? templatesDirFor(o.report) });
     const base = burstBase(resolve(o.out), o.report.id, burst, metrics.period.id, metrics.locale);
     writeFileAtomic(`${base}.metrics.json`, metricsText);
-    writeFileAtomic(`${base}.pdf`, pdf);
-    writeFileAtomic(`${base}.xlsx`, workbook);
-    const run: RunRecord = {
-      runId: o.runId,
-      reportId: metrics.reportId,
-      period: metrics.period.id,
-      locale: metrics.locale,
-      pdfSha256: sha256(pdf),
-      metricsSha256: sha256(metricsText),
-      workbookSha256: sha256(workbook),
-    };
-    writeFileAtomic(`${base}.run.json`, `${JSON.stringify(run, null, 2)}\n`);
+    writeRenderedRun(base, o.runId, metrics, metricsText, pdf, workbook);
     written[i] = `${base}.pdf`;
     o.log(`  [${++done}/${plan.bursts.length}] ${burst.scope.kind} "${burst.scope.value}": ${base}.pdf (${((Date.now() - t) / 1000).toFixed(1)} s)`);
   };

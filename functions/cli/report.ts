@@ -19,8 +19,7 @@ import { commentaryDirFor, readCommentary } from '../render/commentary.js';
 import { templatesDirFor } from '../render/messages.js';
 import { buildWorkbook } from '../render/workbook.js';
 import { renderBursts } from './bursts.js';
-import { sha256, type RunRecord } from '../deliver/deliver.js';
-import { addMetricsOptions, DEFAULTS, runCli, runMetricsJob, writeFileAtomic, type MetricsJobOptions } from './runMetrics.js';
+import { addMetricsOptions, DEFAULTS, runCli, runMetricsJob, writeRenderedRun, type MetricsJobOptions } from './runMetrics.js';
 import { assertTemplatesStrict } from '../render/templates.js';
 import { findReport } from '../pipeline/reportsConfig.js';
 import { loadReports } from '../metrics/config.js';
@@ -57,23 +56,12 @@ export async function runReportJob(o: ReportJobOptions): Promise<{ pdfPath: stri
     templatesDir: o.templates ? resolve(o.templates) : undefined,
     timeoutMs: o.timeoutMs,
   });
-  const pdfPath = metricsPath.replace(/\.metrics\.json$/, '.pdf');
-  writeFileAtomic(pdfPath, pdf);
   // The figures as an Excel workbook beside the PDF, in the same words (render/workbook.ts).
   const workbook = await buildWorkbook({ metrics, report, locale: o.locale, templatesDir: o.templates ? resolve(o.templates) : templatesDirFor(report) });
-  const workbookPath = metricsPath.replace(/\.metrics\.json$/, '.xlsx');
-  writeFileAtomic(workbookPath, workbook);
-  const runPath = metricsPath.replace(/\.metrics\.json$/, '.run.json');
-  const run: RunRecord = {
-    runId,
-    reportId: metrics.reportId,
-    period: metrics.period.id,
-    locale: metrics.locale,
-    pdfSha256: sha256(pdf),
-    metricsSha256: sha256(metricsText),
-    workbookSha256: sha256(workbook),
-  };
-  writeFileAtomic(runPath, `${JSON.stringify(run, null, 2)}\n`);
+  const base = metricsPath.replace(/\.metrics\.json$/, '');
+  writeRenderedRun(base, runId, metrics, metricsText, pdf, workbook);
+  const pdfPath = `${base}.pdf`;
+  const runPath = `${base}.run.json`;
   log(`rendered ${pdf.byteLength} bytes in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (missingGlyphs.length) log(`warning: no embedded font has a glyph for ${missingGlyphs.map((c) => `"${c}" (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`).join(', ')}`);
   if (blocked.length) log(`warning: the templates asked for ${blocked.length} blocked URL(s): ${blocked.slice(0, 5).join(', ')}`);

@@ -21,6 +21,7 @@ import { type MetricsJson } from '../metrics/schema.js';
 import type { TableName } from '../pipeline/contract.js';
 import { gateSummary, judgeGate, ReportHeldError } from '../metrics/gate.js';
 import { loadReports, loadTargets } from '../metrics/config.js';
+import { sha256, type RunRecord } from '../deliver/deliver.js';
 
 export interface MetricsJobOptions {
   data?: string;
@@ -105,6 +106,26 @@ async function openJobEngine(o: MetricsJobOptions, dataDir: () => Promise<string
  */
 export function outputBase(out: string, reportId: string, period: string, locale: string): string {
   return join(out, `${reportId}-${period}.${locale}`);
+}
+
+/**
+ * The rendered files of one run beside `<base>.metrics.json`: `<base>.pdf`, `<base>.xlsx` and last
+ * `<base>.run.json` (the run id and the SHA-256 of the PDF, the metrics.json text and the
+ * workbook, which `npm run deliver` checks), each written atomically.
+ */
+export function writeRenderedRun(base: string, runId: string, metrics: MetricsJson, metricsText: string, pdf: Uint8Array, workbook: Uint8Array): void {
+  writeFileAtomic(`${base}.pdf`, pdf);
+  writeFileAtomic(`${base}.xlsx`, workbook);
+  const run: RunRecord = {
+    runId,
+    reportId: metrics.reportId,
+    period: metrics.period.id,
+    locale: metrics.locale,
+    pdfSha256: sha256(pdf),
+    metricsSha256: sha256(metricsText),
+    workbookSha256: sha256(workbook),
+  };
+  writeFileAtomic(`${base}.run.json`, `${JSON.stringify(run, null, 2)}\n`);
 }
 
 /** Writes the whole file under a temporary name beside it, then renames it: readers never see a part. */
